@@ -1,0 +1,36 @@
+/*
+ * apd_buf.h - a growable byte buffer with a hard cap (curl's dynbuf idea).
+ *
+ * Every buffer is created with the largest size it may reach ("toobig").
+ * Growing past it fails with APD_FAILED and leaves the contents as they
+ * were; running out of memory fails with APD_FATAL.  The buffer owns its
+ * memory; apd_buf_done() frees it and may be called twice.
+ */
+#ifndef APD_BUF_H
+#define APD_BUF_H
+
+#include "apd.h"
+
+struct apd_buf {
+	char *p;        /* contents, always NUL-terminated when p != NULL */
+	size_t n;       /* bytes used, excluding the NUL */
+	size_t cap;     /* bytes allocated */
+	size_t toobig;  /* n may never reach this */
+};
+
+void apd_buf_init(struct apd_buf *b, size_t toobig);
+void apd_buf_done(struct apd_buf *b);
+void apd_buf_reset(struct apd_buf *b);                 /* n = 0, keeps memory */
+int apd_buf_reserve(struct apd_buf *b, size_t extra);  /* room for extra more bytes */
+int apd_buf_add(struct apd_buf *b, const void *p, size_t n);
+int apd_buf_addc(struct apd_buf *b, char c);
+int apd_buf_adds(struct apd_buf *b, const char *s);
+int apd_buf_printf(struct apd_buf *b, const char *fmt, ...) APD_PRINTF(2, 3);
+
+static inline struct apd_sv
+apd_buf_sv(const struct apd_buf *b)
+{
+	return apd_sv(b->p ? b->p : "", b->n);
+}
+
+#endif /* APD_BUF_H */
