@@ -1,0 +1,452 @@
+/*
+ * analyze.c - `apdiag analyze INPUT`: index an input into SQLite and print
+ * a summary (text, or JSON with --json).
+ *
+ * The options are one table: it drives parsing and --help.
+ */
+#include "fe.h"
+#include "apd_json.h"
+#include "apd_limits.h"
+#include "apd_store.h"
+#include "apd_walk.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct analyze_opts {
+	const char *input;
+	const char *db;
+	bool json;
+	bool quiet;
+	bool progress;
+	struct apd_limits lim;
+};
+
+enum opt_type { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_UINT, OPT_SIZE_T };
+
+struct opt {
+	const char *name;
+	enum opt_type type;
+	size_t off;
+	const char *arg;
+	const char *help;
+};
+
+#define O(f) offsetof(struct analyze_opts, f)
+static const struct opt opts[] = {
+	{ "--db", OPT_STR, O(db), "FILE", "write the index here (default: ./<input name>.apdiag.db)" },
+	{ "--json", OPT_FLAG, O(json), NULL, "print the summary as JSON on stdout" },
+	{ "--quiet", OPT_FLAG, O(quiet), NULL, "print nothing but errors" },
+	{ "--no-progress", OPT_FLAG, O(progress), NULL, "no progress line on a terminal" },
+	{ "--max-depth", OPT_UINT, O(lim.max_depth), "N", "open archives nested at most N deep (4)" },
+	{ "--max-file-size", OPT_SIZE, O(lim.max_file_bytes), "SIZE",
+	  "largest file or archive entry read (1G)" },
+	{ "--max-total", OPT_SIZE, O(lim.max_total_bytes), "SIZE",
+	  "most bytes read in one analysis, uncompressed (16G)" },
+	{ "--max-entries", OPT_UINT, O(lim.max_entries), "N", "most entries read from one archive (100000)" },
+	{ "--max-ratio", OPT_UINT, O(lim.max_ratio), "N",
+	  "stop an archive expanding more than N:1 past 64M (200)" },
+	{ "--max-line", OPT_SIZE_T, O(lim.max_line), "SIZE", "longest text line kept whole (1M)" },
+	{ "--max-warnings", OPT_UINT, O(lim.max_warnings), "N", "warnings stored per source (100)" },
+};
+#undef O
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static void
+analyze_help(FILE *f)
+{
+	size_t i;
+	char left[64];
+
+	fprintf(f, "usage: apdiag analyze INPUT [OPTIONS]\n\n"
+	    "Index INPUT into one SQLite database and print a summary.  INPUT is an\n"
+	    "apdiag bundle, a MdmDiagnosticsTool .cab, an Intune \"Collect diagnostics\"\n"
+	    ".zip, a .tar(.gz|.xz|.zst), a folder, or a single file; archives nested\n"
+	    "inside are opened too.\n\nOptions:\n");
+	for (i = 0; i < NOPTS; i++) {
+		snprintf(left, sizeof(left), "%s%s%s", opts[i].name, opts[i].arg ? " " : "",
+		    opts[i].arg ? opts[i].arg : "");
+		fprintf(f, "  %-22s %s\n", left, opts[i].help);
+	}
+	fprintf(f, "  %-22s %s\n", "-h, --help", "show this help");
+	fprintf(f, "\nSIZE takes k, M, G suffixes (powers of 1024).\n"
+	    "Exit status: 0 ok, 2 usage, 3 input unreadable, 4 some sources failed or were\n"
+	    "cut (the index is still written), 5 internal error.  See apdiag(1).\n");
+}
+
+static int
+parse_args(int argc, char **argv, struct analyze_opts *o)
+{
+	int i;
+	size_t k;
+
+	memset(o, 0, sizeof(*o));
+	o->progress = true;
+	apd_limits_default(&o->lim);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL, *eq;
+		size_t nlen;
+
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			analyze_help(stdout);
+			return -1;
+		}
+		if (a[0] != '-' || a[1] == '\0') {
+			if (o->input) {
+				fe_err("analyze: more than one INPUT ('%s' and '%s')", o->input, a);
+				return APD_EXIT_USAGE;
+			}
+			o->input = a;
+			continue;
+		}
+		eq = strchr(a, '=');
+		nlen = eq ? (size_t)(eq - a) : strlen(a);
+		for (k = 0; k < NOPTS; k++)
+			if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, a, nlen) == 0)
+				break;
+		if (k == NOPTS) {
+			fe_err("analyze: unknown option '%s' (try: apdiag analyze --help)", a);
+			return APD_EXIT_USAGE;
+		}
+		if (opts[k].type != OPT_FLAG) {
+			val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+			if (val == NULL) {
+				fe_err("analyze: %s needs a value", opts[k].name);
+				return APD_EXIT_USAGE;
+			}
+		} else if (eq) {
+			fe_err("analyze: %s takes no value", opts[k].name);
+			return APD_EXIT_USAGE;
+		}
+		switch (opts[k].type) {
+		case OPT_FLAG:
+			/* --no-progress clears, the others set */
+			*(bool *)((char *)o + opts[k].off) = strncmp(opts[k].name, "--no-", 5) != 0;
+			break;
+		case OPT_STR:
+			*(const char **)((char *)o + opts[k].off) = val;
+			break;
+		case OPT_SIZE: {
+			uint64_t v;
+			if (!fe_parse_size(val, &v) || v == 0) {
+				fe_err("analyze: %s: '%s' is not a size", opts[k].name, val);
+				return APD_EXIT_USAGE;
+			}
+			*(uint64_t *)((char *)o + opts[k].off) = v;
+			break;
+		}
+		case OPT_SIZE_T: {
+			uint64_t v;
+			if (!fe_parse_size(val, &v) || v == 0 || v > SIZE_MAX / 4) {
+				fe_err("analyze: %s: '%s' is not a size", opts[k].name, val);
+				return APD_EXIT_USAGE;
+			}
+			*(size_t *)((char *)o + opts[k].off) = (size_t)v;
+			break;
+		}
+		case OPT_UINT:
+		default: {
+			unsigned v;
+			if (!fe_parse_uint(val, &v)) {
+				fe_err("analyze: %s: '%s' is not a number", opts[k].name, val);
+				return APD_EXIT_USAGE;
+			}
+			*(unsigned *)((char *)o + opts[k].off) = v;
+			break;
+		}
+		}
+	}
+	if (o->input == NULL) {
+		fe_err("analyze: no INPUT given (try: apdiag analyze --help)");
+		return APD_EXIT_USAGE;
+	}
+	if (o->lim.max_depth > 16) {
+		fe_err("analyze: --max-depth is at most 16");
+		return APD_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* ./<input base name>.apdiag.db */
+static char *
+default_db(const char *input)
+{
+	char name[512];
+	size_t n = strlen(input);
+	const char *b;
+	char *out;
+
+	while (n > 1 && input[n - 1] == '/')
+		n--;
+	b = input + n;
+	while (b > input && b[-1] != '/')
+		b--;
+	snprintf(name, sizeof(name), "%.*s", (int)(input + n - b), b);
+	if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+	    strcmp(name, "/") == 0)
+		snprintf(name, sizeof(name), "input");
+	out = malloc(strlen(name) + sizeof(".apdiag.db"));
+	if (out)
+		sprintf(out, "%s.apdiag.db", name);
+	return out;
+}
+
+static void
+on_progress(void *ud, uint64_t bytes, const char *path)
+{
+	(void)ud;
+	fprintf(stderr, "\r\033[K%8.1f MB  ", (double)bytes / 1e6);
+	fe_safe_n(stderr, path, strlen(path) > 60 ? 60 : strlen(path));
+	fflush(stderr);
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- summaries ---- */
+
+static const char *
+col(sqlite3_stmt *s, int i)
+{
+	const char *v = (const char *)sqlite3_column_text(s, i);
+
+	return v ? v : "";
+}
+
+static void
+print_text(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double secs,
+    const struct apd_walk_stats *st)
+{
+	sqlite3_stmt *s;
+
+	printf("apdiag %s: ", apd_version());
+	fe_safe(stdout, o->input);
+	printf(": %lu sources, %.1f MB in %.2f s\n", st->sources, (double)st->bytes / 1e6, secs);
+	printf("index: ");
+	fe_safe(stdout, dbpath);
+	printf("   (sqlite3 ");
+	fe_safe(stdout, dbpath);
+	printf(" 'SELECT * FROM timeline ORDER BY ts_sort')\n");
+
+	printf("\nSources by kind:\n  %-18s %6s %10s  %s\n", "kind", "files", "records", "status");
+	if (sqlite3_prepare_v2(db, "SELECT kind, sum(n), sum(records), "
+	    "group_concat(status || ' ' || n, ', ') FROM (SELECT kind, status, count(*) AS n, "
+	    "sum(records) AS records FROM source GROUP BY kind, status) "
+	    "GROUP BY kind ORDER BY sum(records) DESC, kind", -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			printf("  %-18s %6lld %10lld  ", col(s, 0), sqlite3_column_int64(s, 1),
+			    sqlite3_column_int64(s, 2));
+			fe_safe(stdout, col(s, 3));
+			putchar('\n');
+		}
+	}
+	sqlite3_finalize(s);
+
+	if (sqlite3_prepare_v2(db, "SELECT name, value FROM fact WHERE rowid IN "
+	    "(SELECT min(rowid) FROM fact GROUP BY name) AND name NOT LIKE 'intune.directive.%' "
+	    "AND name NOT LIKE 'enrollment.%' ORDER BY name", -1, &s, NULL) == SQLITE_OK) {
+		int first = 1;
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			if (first)
+				printf("\nDevice facts:\n");
+			first = 0;
+			printf("  %-36s ", col(s, 0));
+			fe_safe(stdout, col(s, 1));
+			putchar('\n');
+		}
+	}
+	sqlite3_finalize(s);
+
+	if (sqlite3_prepare_v2(db, "SELECT count(*), count(ts_utc), "
+	    "(SELECT value FROM fact WHERE name = 'time.zone_source' LIMIT 1) FROM event", -1, &s,
+	    NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+		printf("\nTimeline: %lld events, %lld with a UTC time; device time zone from: %s\n",
+		    sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), col(s, 2));
+	}
+	sqlite3_finalize(s);
+
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(hresult_hex, ''), item, "
+	    "(SELECT path FROM source WHERE id = gap.source_id) FROM gap ORDER BY id", -1, &s,
+	    NULL) == SQLITE_OK) {
+		int first = 1;
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			if (first)
+				printf("\nCollection gaps (the device could not collect these):\n");
+			first = 0;
+			printf("  %-10s ", col(s, 0));
+			fe_safe(stdout, col(s, 1));
+			putchar('\n');
+		}
+	}
+	sqlite3_finalize(s);
+
+	if (sqlite3_prepare_v2(db, "SELECT status, path, coalesce(error, ''), warnings FROM source "
+	    "WHERE status IN ('failed', 'partial') ORDER BY id", -1, &s, NULL) == SQLITE_OK) {
+		int first = 1;
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			if (first)
+				printf("\nSources with problems (still indexed as far as readable):\n");
+			first = 0;
+			printf("  %-8s ", col(s, 0));
+			fe_safe(stdout, col(s, 1));
+			if (sqlite3_column_int64(s, 3))
+				printf(" (%lld warnings)", sqlite3_column_int64(s, 3));
+			printf("\n           ");
+			fe_safe(stdout, col(s, 2));
+			putchar('\n');
+		}
+	}
+	sqlite3_finalize(s);
+	printf("\nFindings: none evaluated (this build indexes only; the rule engine is not in it)\n");
+}
+
+static void
+json_rows(struct apd_jw *w, sqlite3 *db, const char *key, const char *sql,
+    const char *const *names, int ncols)
+{
+	sqlite3_stmt *s;
+	int i;
+
+	apd_jw_open(w, key, '[');
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			apd_jw_open(w, NULL, '{');
+			for (i = 0; i < ncols; i++) {
+				switch (sqlite3_column_type(s, i)) {
+				case SQLITE_NULL:
+					apd_jw_str(w, names[i], APD_SV_NULL);
+					break;
+				case SQLITE_INTEGER:
+					apd_jw_int(w, names[i], sqlite3_column_int64(s, i));
+					break;
+				default:
+					apd_jw_str(w, names[i], apd_sv((const char *)sqlite3_column_text(s, i),
+					    (size_t)sqlite3_column_bytes(s, i)));
+					break;
+				}
+			}
+			apd_jw_close(w, '}');
+		}
+	}
+	sqlite3_finalize(s);
+	apd_jw_close(w, ']');
+}
+
+static int
+print_json(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double secs,
+    const struct apd_walk_stats *st)
+{
+	static const char *const src_cols[] = { "path", "kind", "parser", "status", "records",
+		"warnings", "error", "size", "sha256", "origin" };
+	static const char *const gap_cols[] = { "item", "hresult", "hresult_hex", "reason",
+		"source" };
+	struct apd_buf b;
+	struct apd_jw w;
+	sqlite3_stmt *s;
+	int rc;
+
+	apd_buf_init(&b, (size_t)1 << 30);
+	apd_jw_begin(&w, &b);
+	apd_jw_str(&w, "apdiag", apd_sv_cstr(apd_version()));
+	apd_jw_str(&w, "input", apd_sv_cstr(o->input));
+	apd_jw_str(&w, "index", apd_sv_cstr(dbpath));
+	apd_jw_int(&w, "bytes", (int64_t)st->bytes);
+	apd_jw_int(&w, "milliseconds", (int64_t)(secs * 1000));
+	json_rows(&w, db, "sources", "SELECT path, kind, parser, status, records, warnings, error, "
+	    "size, sha256, origin FROM source ORDER BY id", src_cols, 10);
+	apd_jw_open(&w, "facts", '{');
+	if (sqlite3_prepare_v2(db, "SELECT name, value FROM fact WHERE rowid IN "
+	    "(SELECT min(rowid) FROM fact GROUP BY name) ORDER BY name", -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW)
+			apd_jw_str(&w, col(s, 0), apd_sv_cstr(col(s, 1)));
+	}
+	sqlite3_finalize(s);
+	apd_jw_close(&w, '}');
+	json_rows(&w, db, "gaps", "SELECT item, hresult, hresult_hex, reason, "
+	    "(SELECT path FROM source WHERE id = gap.source_id) FROM gap ORDER BY id", gap_cols, 5);
+	apd_jw_open(&w, "findings", '[');
+	apd_jw_close(&w, ']');
+	rc = apd_jw_end(&w);
+	if (rc == APD_OK) {
+		fwrite(b.p, 1, b.n, stdout);
+		putchar('\n');
+	}
+	apd_buf_done(&b);
+	return rc;
+}
+
+int
+apd_analyze_main(int argc, char **argv)
+{
+	struct analyze_opts o;
+	struct apd_store *store = NULL;
+	struct apd_error err;
+	struct apd_walk w;
+	char *dbpath = NULL;
+	double t0;
+	int rc, wrc;
+
+	rc = parse_args(argc, argv, &o);
+	if (rc != 0)
+		return rc < 0 ? APD_EXIT_OK : rc;
+	if (access(o.input, R_OK) != 0) {
+		fe_err("analyze: %s: cannot read the input", o.input);
+		return APD_EXIT_INPUT;
+	}
+	dbpath = o.db ? strdup(o.db) : default_db(o.input);
+	if (dbpath == NULL) {
+		fe_err("out of memory");
+		return APD_EXIT_INTERNAL;
+	}
+	t0 = now();
+	apd_error_clear(&err);
+	if (apd_store_create(&store, dbpath, &o.lim, &err) != APD_OK) {
+		fe_err("%s", err.msg);
+		free(dbpath);
+		return APD_EXIT_INTERNAL;
+	}
+	apd_store_set_meta(store, "input", o.input);
+	apd_walk_init(&w, &o.lim, apd_store_catalog(store));
+	if (o.progress && !o.quiet && isatty(2)) {
+		w.progress = on_progress;
+		w.progress_ud = NULL;
+	}
+	wrc = apd_walk_input(&w, o.input);
+	if (w.progress)
+		fputs("\r\033[K", stderr);
+	if (wrc == APD_FAILED) {
+		fe_err("analyze: %s", w.err.msg);
+		apd_store_free(store);
+		free(dbpath);
+		return APD_EXIT_INPUT;
+	}
+	if (wrc == APD_FATAL || apd_store_finish(store, &err) != APD_OK) {
+		fe_err("analyze: %s", wrc == APD_FATAL && w.err.msg[0] ? w.err.msg : err.msg);
+		apd_store_free(store);
+		free(dbpath);
+		return APD_EXIT_INTERNAL;
+	}
+	if (o.json) {
+		if (print_json(apd_store_db(store), &o, dbpath, now() - t0, &w.st) != APD_OK) {
+			fe_err("analyze: the JSON summary is too large");
+			rc = APD_EXIT_INTERNAL;
+		}
+	} else if (!o.quiet) {
+		print_text(apd_store_db(store), &o, dbpath, now() - t0, &w.st);
+	}
+	apd_store_free(store);
+	free(dbpath);
+	if (rc == APD_EXIT_INTERNAL)
+		return rc;
+	return wrc == APD_WARN ? APD_EXIT_PARTIAL : APD_EXIT_OK;
+}

@@ -1,0 +1,537 @@
+/*
+ * apd_store.c - the SQLite index writer: catalog for the walker, sink for
+ * the parsers (see apd_store.h).
+ */
+#include "apd_store.h"
+#include "apd_buf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define COMMIT_EVERY 262144u
+
+enum {
+	S_SOURCE, S_SOURCE_END, S_EVENT, S_REGVAL, S_FACT, S_GAP, S_WARN, S_META, S__N
+};
+
+static const char *const stmt_sql[S__N] = {
+	[S_SOURCE] = "INSERT INTO source(parent_id, path, kind, parser, origin, size, status) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'ok')",
+	[S_SOURCE_END] = "UPDATE source SET status = ?2, error = ?3, sha256 = ?4, "
+	    "size = COALESCE(?5, size), records = ?6, warnings = ?7, kind = COALESCE(?8, kind) "
+	    "WHERE id = ?1",
+	[S_EVENT] = "INSERT INTO event(source_id, seq, ts_utc, ts_local, tz_source, level, channel, "
+	    "provider, event_id, component, thread, message, data, line, offset) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[S_REGVAL] = "INSERT INTO reg_value(source_id, hive, key, name, type, value, line) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_FACT] = "INSERT INTO fact(name, value, source_id) VALUES (?1, ?2, ?3)",
+	[S_GAP] = "INSERT INTO gap(source_id, item, hresult, hresult_hex, reason) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_WARN] = "INSERT INTO warning(source_id, line, offset, message) VALUES (?1, ?2, ?3, ?4)",
+	[S_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+};
+
+struct apd_store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S__N];
+	char *path;             /* final path */
+	char *tmp_path;         /* "<path>.partial" while writing */
+	const struct apd_limits *lim;
+	struct apd_sink sink;
+	int64_t cur;            /* source receiving records */
+	uint64_t seq;           /* events of the current source */
+	uint64_t records;       /* events + values of the current source */
+	uint64_t warnings;      /* warnings of the current source (all, stored or not) */
+	struct {                /* sources still open around the current one (LIFO) */
+		int64_t id;
+		uint64_t seq, records, warnings;
+	} outer[32];
+	unsigned nouter;
+	uint64_t pending;       /* rows since the last commit */
+	int rc;                 /* first fatal error, sticky */
+	struct apd_error err;
+};
+
+static int
+fail_db(struct apd_store *st, const char *what)
+{
+	if (st->rc == APD_OK)
+		st->rc = apd_set_error(&st->err, APD_FATAL, "%s: %s: %s", st->tmp_path, what,
+		    sqlite3_errmsg(st->db));
+	return APD_FATAL;
+}
+
+static int
+exec(struct apd_store *st, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		if (st->rc == APD_OK)
+			st->rc = apd_set_error(&st->err, APD_FATAL, "%s: %s", st->tmp_path,
+			    msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return APD_FATAL;
+	}
+	return APD_OK;
+}
+
+/* Step a bound statement that returns no rows, then reset it. */
+static int
+step(struct apd_store *st, int which)
+{
+	sqlite3_stmt *s = st->stmt[which];
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE)
+		return fail_db(st, "write");
+	if (++st->pending >= COMMIT_EVERY) {
+		st->pending = 0;
+		if (exec(st, "COMMIT; BEGIN") != APD_OK)
+			return APD_FATAL;
+	}
+	return APD_OK;
+}
+
+static void
+bind_sv(sqlite3_stmt *s, int i, struct apd_sv v)
+{
+	if (v.p == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v.p, (int)v.n, SQLITE_STATIC);
+}
+
+static void
+bind_str(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+static const char *
+tz_name(enum apd_tz tz)
+{
+	switch (tz) {
+	case APD_TZ_UTC: return "utc";
+	case APD_TZ_BIAS: return "bias";
+	case APD_TZ_LOCAL: return "local";
+	case APD_TZ_NONE:
+	default: return "none";
+	}
+}
+
+/* ---- the sink ---- */
+
+static int
+s_event(void *ud, const struct apd_event *ev)
+{
+	struct apd_store *st = ud;
+	sqlite3_stmt *s = st->stmt[S_EVENT];
+	size_t n;
+
+	if (st->rc != APD_OK)
+		return st->rc;
+	sqlite3_bind_int64(s, 1, st->cur);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)++st->seq);
+	if (ev->ts_utc != APD_TS_NONE)
+		sqlite3_bind_int64(s, 3, ev->ts_utc);
+	bind_sv(s, 4, ev->ts_local);
+	sqlite3_bind_text(s, 5, tz_name(ev->tz), -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 6, ev->level);
+	bind_sv(s, 7, ev->channel);
+	bind_sv(s, 8, ev->provider);
+	if (ev->event_id >= 0)
+		sqlite3_bind_int64(s, 9, ev->event_id);
+	bind_sv(s, 10, ev->component);
+	bind_sv(s, 11, ev->thread);
+	/* SQLite caps a value at SQLITE_MAX_LENGTH; parsers cap records far below */
+	n = ev->message.n;
+	if (ev->message.p)
+		sqlite3_bind_text(s, 12, ev->message.p, (int)(n > INT32_MAX ? INT32_MAX : n),
+		    SQLITE_STATIC);
+	bind_sv(s, 13, ev->data);
+	if (ev->line)
+		sqlite3_bind_int64(s, 14, (sqlite3_int64)ev->line);
+	sqlite3_bind_int64(s, 15, (sqlite3_int64)ev->offset);
+	st->records++;
+	return step(st, S_EVENT);
+}
+
+static const char *
+reg_type_name(int type, char tmp[16])
+{
+	static const char *const names[] = {
+		"REG_NONE", "REG_SZ", "REG_EXPAND_SZ", "REG_BINARY", "REG_DWORD",
+		"REG_DWORD_BIG_ENDIAN", "REG_LINK", "REG_MULTI_SZ", "REG_RESOURCE_LIST",
+		"REG_FULL_RESOURCE_DESCRIPTOR", "REG_RESOURCE_REQUIREMENTS_LIST", "REG_QWORD",
+	};
+
+	if (type >= 0 && type < (int)(sizeof(names) / sizeof(names[0])))
+		return names[type];
+	snprintf(tmp, 16, "REG_%d", type);
+	return tmp;
+}
+
+static int
+s_regval(void *ud, const struct apd_regval *rv)
+{
+	struct apd_store *st = ud;
+	sqlite3_stmt *s = st->stmt[S_REGVAL];
+	char tmp[16];
+
+	if (st->rc != APD_OK)
+		return st->rc;
+	sqlite3_bind_int64(s, 1, st->cur);
+	bind_sv(s, 2, rv->hive);
+	bind_sv(s, 3, rv->key);
+	bind_sv(s, 4, rv->name);
+	if (rv->name.p != NULL) {
+		sqlite3_bind_text(s, 5, reg_type_name(rv->type, tmp), -1, SQLITE_TRANSIENT);
+		switch (rv->kind) {
+		case APD_RV_INT:
+			sqlite3_bind_int64(s, 6, rv->num);
+			break;
+		case APD_RV_TEXT:
+			bind_sv(s, 6, rv->text);
+			break;
+		case APD_RV_BLOB:
+		default:
+			sqlite3_bind_blob(s, 6, rv->blob_len ? rv->blob : "", (int)rv->blob_len,
+			    SQLITE_STATIC);
+			break;
+		}
+	}
+	if (rv->line)
+		sqlite3_bind_int64(s, 7, (sqlite3_int64)rv->line);
+	st->records++;
+	return step(st, S_REGVAL);
+}
+
+static int
+s_fact(void *ud, struct apd_sv name, struct apd_sv value)
+{
+	struct apd_store *st = ud;
+	sqlite3_stmt *s = st->stmt[S_FACT];
+
+	if (st->rc != APD_OK)
+		return st->rc;
+	bind_sv(s, 1, name);
+	bind_sv(s, 2, value);
+	if (st->cur > 0)
+		sqlite3_bind_int64(s, 3, st->cur);
+	return step(st, S_FACT);
+}
+
+static int
+s_gap(void *ud, struct apd_sv item, int64_t hresult, struct apd_sv reason)
+{
+	struct apd_store *st = ud;
+	sqlite3_stmt *s = st->stmt[S_GAP];
+	char hex[16];
+
+	if (st->rc != APD_OK)
+		return st->rc;
+	if (st->cur > 0)
+		sqlite3_bind_int64(s, 1, st->cur);
+	bind_sv(s, 2, item);
+	if (hresult != INT64_MIN) {
+		/* HRESULTs are stored as signed 32-bit, the way Windows logs them */
+		sqlite3_bind_int64(s, 3, (int32_t)(uint32_t)hresult);
+		snprintf(hex, sizeof(hex), "0x%08" PRIX32, (uint32_t)hresult);
+		sqlite3_bind_text(s, 4, hex, -1, SQLITE_TRANSIENT);
+	}
+	bind_sv(s, 5, reason);
+	return step(st, S_GAP);
+}
+
+static int
+insert_warn(struct apd_store *st, uint64_t line, uint64_t offset, const char *msg)
+{
+	sqlite3_stmt *s = st->stmt[S_WARN];
+
+	sqlite3_bind_int64(s, 1, st->cur);
+	if (line)
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)line);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)offset);
+	sqlite3_bind_text(s, 4, msg, -1, SQLITE_STATIC);
+	return step(st, S_WARN);
+}
+
+static int
+s_warn(void *ud, uint64_t line, uint64_t offset, const char *msg)
+{
+	struct apd_store *st = ud;
+
+	if (st->rc != APD_OK)
+		return st->rc;
+	if (++st->warnings > st->lim->max_warnings)
+		return APD_OK;   /* counted in source.warnings, not stored */
+	return insert_warn(st, line, offset, msg);
+}
+
+static const struct apd_sink_vtable store_sink_vt = {
+	.event = s_event,
+	.regval = s_regval,
+	.fact = s_fact,
+	.gap = s_gap,
+	.warn = s_warn,
+};
+
+/* ---- the catalog ---- */
+
+static int64_t
+c_begin(void *ud, const struct apd_source_info *si)
+{
+	struct apd_store *st = ud;
+	sqlite3_stmt *s = st->stmt[S_SOURCE];
+
+	if (st->rc != APD_OK)
+		return st->rc;
+	if (si->parent_id > 0)
+		sqlite3_bind_int64(s, 1, si->parent_id);
+	bind_str(s, 2, si->path);
+	bind_str(s, 3, si->kind);
+	bind_str(s, 4, si->parser);
+	bind_str(s, 5, si->origin);
+	if (si->size >= 0)
+		sqlite3_bind_int64(s, 6, si->size);
+	if (step(st, S_SOURCE) != APD_OK)
+		return APD_FATAL;
+	if (st->cur > 0) {
+		if (st->nouter == sizeof(st->outer) / sizeof(st->outer[0])) {
+			st->rc = apd_set_error(&st->err, APD_FATAL, "sources nested too deeply");
+			return APD_FATAL;
+		}
+		st->outer[st->nouter].id = st->cur;
+		st->outer[st->nouter].seq = st->seq;
+		st->outer[st->nouter].records = st->records;
+		st->outer[st->nouter].warnings = st->warnings;
+		st->nouter++;
+	}
+	st->cur = sqlite3_last_insert_rowid(st->db);
+	st->seq = 0;
+	st->records = 0;
+	st->warnings = 0;
+	return st->cur;
+}
+
+static struct apd_sink *
+c_sink(void *ud, int64_t id)
+{
+	struct apd_store *st = ud;
+
+	(void)id;   /* always the innermost open source */
+	return &st->sink;
+}
+
+static int
+c_end(void *ud, int64_t id, const struct apd_source_result *r)
+{
+	struct apd_store *st = ud;
+	sqlite3_stmt *s = st->stmt[S_SOURCE_END];
+
+	int rc;
+
+	if (st->rc != APD_OK)
+		return st->rc;
+	if (id != st->cur) {
+		st->rc = apd_set_error(&st->err, APD_FATAL, "source %lld ended out of order",
+		    (long long)id);
+		return APD_FATAL;
+	}
+	if (st->warnings > st->lim->max_warnings) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "%" PRIu64 " more warnings were not stored",
+		    st->warnings - st->lim->max_warnings);
+		if ((rc = insert_warn(st, 0, 0, msg)) != APD_OK)
+			return rc;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	bind_str(s, 2, r->status);
+	bind_str(s, 3, r->error);
+	bind_str(s, 4, r->sha256);
+	if (r->size >= 0)
+		sqlite3_bind_int64(s, 5, r->size);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)st->records);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)st->warnings);
+	bind_str(s, 8, r->kind);
+	rc = step(st, S_SOURCE_END);
+	if (st->nouter > 0) {
+		st->nouter--;
+		st->cur = st->outer[st->nouter].id;
+		st->seq = st->outer[st->nouter].seq;
+		st->records = st->outer[st->nouter].records;
+		st->warnings = st->outer[st->nouter].warnings;
+	} else {
+		st->cur = 0;
+	}
+	return rc;
+}
+
+static const struct apd_catalog_vtable store_cat_vt = {
+	.begin = c_begin,
+	.sink = c_sink,
+	.end = c_end,
+};
+
+struct apd_catalog
+apd_store_catalog(struct apd_store *st)
+{
+	struct apd_catalog c = { &store_cat_vt, st };
+
+	return c;
+}
+
+/* ---- life cycle ---- */
+
+int
+apd_store_create(struct apd_store **out, const char *path, const struct apd_limits *lim,
+    struct apd_error *err)
+{
+	struct apd_store *st;
+	size_t n = strlen(path);
+	int i;
+
+	*out = NULL;
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return apd_set_error(err, APD_FATAL, "out of memory");
+	st->lim = lim;
+	st->path = strdup(path);
+	st->tmp_path = malloc(n + sizeof(".partial"));
+	if (st->path == NULL || st->tmp_path == NULL) {
+		apd_store_free(st);
+		return apd_set_error(err, APD_FATAL, "out of memory");
+	}
+	memcpy(st->tmp_path, path, n);
+	memcpy(st->tmp_path + n, ".partial", sizeof(".partial"));
+	if (unlink(st->tmp_path) != 0 && errno != ENOENT) {
+		apd_set_errno(err, APD_FATAL, errno, "%s: cannot remove", st->tmp_path);
+		apd_store_free(st);
+		return APD_FATAL;
+	}
+	if (sqlite3_open_v2(st->tmp_path, &st->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		apd_set_error(err, APD_FATAL, "%s: cannot create the index: %s", st->tmp_path,
+		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		apd_store_free(st);
+		return APD_FATAL;
+	}
+	st->sink.vt = &store_sink_vt;
+	st->sink.ud = st;
+	/* a fresh file that is renamed into place only when complete: no journal needed */
+	if (exec(st, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
+	    "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-32768; PRAGMA temp_store=FILE") ||
+	    exec(st, apd_schema_sql) || exec(st, "PRAGMA user_version=1") || exec(st, "BEGIN")) {
+		*err = st->err;
+		apd_store_free(st);
+		return APD_FATAL;
+	}
+	for (i = 0; i < S__N; i++) {
+		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		    &st->stmt[i], NULL) != SQLITE_OK) {
+			fail_db(st, stmt_sql[i]);
+			*err = st->err;
+			apd_store_free(st);
+			return APD_FATAL;
+		}
+	}
+	apd_store_set_meta(st, "apdiag_version", apd_version());
+	apd_store_set_meta(st, "schema_version", "1");
+	*out = st;
+	return APD_OK;
+}
+
+int
+apd_store_set_meta(struct apd_store *st, const char *key, const char *value)
+{
+	sqlite3_stmt *s = st->stmt[S_META];
+
+	bind_str(s, 1, key);
+	bind_str(s, 2, value);
+	return step(st, S_META);
+}
+
+int
+apd_store_finish(struct apd_store *st, struct apd_error *err)
+{
+	int i;
+
+	if (st->rc != APD_OK) {
+		*err = st->err;
+		return st->rc;
+	}
+	if (apd_derive_all(st->db, &st->err) != APD_OK) {
+		*err = st->err;
+		return APD_FATAL;
+	}
+	if (exec(st, "INSERT INTO event_fts(event_fts) VALUES ('rebuild')") ||
+	    exec(st, "CREATE INDEX event_ts ON event(ts_utc);"
+	    "CREATE INDEX event_source ON event(source_id, seq);"
+	    "CREATE INDEX event_eid ON event(event_id) WHERE event_id IS NOT NULL;"
+	    "CREATE INDEX reg_value_key ON reg_value(key, name);"
+	    "CREATE INDEX fact_name ON fact(name);"
+	    "CREATE INDEX source_path ON source(path);") ||
+	    exec(st, "COMMIT")) {
+		*err = st->err;
+		return APD_FATAL;
+	}
+	for (i = 0; i < S__N; i++) {
+		sqlite3_finalize(st->stmt[i]);
+		st->stmt[i] = NULL;
+	}
+	if (exec(st, "PRAGMA journal_mode=DELETE") || exec(st, "PRAGMA optimize")) {
+		*err = st->err;
+		return APD_FATAL;
+	}
+	if (sqlite3_close(st->db) != SQLITE_OK) {
+		*err = st->err;
+		return apd_set_error(err, APD_FATAL, "%s: cannot close the index", st->tmp_path);
+	}
+	st->db = NULL;
+	if (rename(st->tmp_path, st->path) != 0)
+		return apd_set_errno(err, APD_FATAL, errno, "cannot rename %s to %s", st->tmp_path,
+		    st->path);
+	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return apd_set_error(err, APD_FATAL, "%s: cannot reopen the index", st->path);
+	return APD_OK;
+}
+
+struct apd_store *
+apd_store_free(struct apd_store *st)
+{
+	int i;
+
+	if (st == NULL)
+		return NULL;
+	for (i = 0; i < S__N; i++)
+		sqlite3_finalize(st->stmt[i]);
+	if (st->db)
+		sqlite3_close(st->db);
+	free(st->path);
+	free(st->tmp_path);
+	free(st);
+	return NULL;
+}
+
+sqlite3 *
+apd_store_db(struct apd_store *st)
+{
+	return st->db;
+}
+
+const char *
+apd_store_path(const struct apd_store *st)
+{
+	return st->path;
+}

@@ -1,0 +1,584 @@
+/*
+ * check_bundle.c - the walker over folders and archives, through the real
+ * index writer: every input shape, nesting, and the hostile cases (path
+ * traversal, truncation, decompression bombs, huge sparse files).
+ *
+ * Archives are written at test time with libarchive's writer (an
+ * independent code path from its reader), except cabs, which libarchive
+ * cannot write: those are fixtures made by gcab (MSZIP) and by
+ * samples/tools/mkcab_lzx.py (LZX), both checked with cabextract.
+ */
+#include "apd_test.h"
+#include "apd_store.h"
+#include "apd_walk.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/apd-bundle-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static const char *
+tpath(const char *name)
+{
+	static char buf[2][512];
+	static int k;
+
+	k ^= 1;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
+	return buf[k];
+}
+
+/* An entry to write: data, or `zeros` bytes of 0 when data is NULL. */
+struct ent {
+	const char *name;
+	const char *data;
+	uint64_t zeros;
+};
+
+static void
+write_archive(const char *path, const char *format, const char *filter, const struct ent *e,
+    size_t n, const char *options)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *ae;
+	static char zero[65536];
+	size_t i;
+
+	ck_assert_int_eq(archive_write_set_format_by_name(a, format), ARCHIVE_OK);
+	if (filter)
+		ck_assert_int_eq(archive_write_add_filter_by_name(a, filter), ARCHIVE_OK);
+	if (options)
+		ck_assert_int_eq(archive_write_set_options(a, options), ARCHIVE_OK);
+	ck_assert_int_eq(archive_write_open_filename(a, path), ARCHIVE_OK);
+	for (i = 0; i < n; i++) {
+		uint64_t size = e[i].data ? strlen(e[i].data) : e[i].zeros, left;
+		ae = archive_entry_new();
+		archive_entry_set_pathname(ae, e[i].name);
+		archive_entry_set_filetype(ae, AE_IFREG);
+		archive_entry_set_perm(ae, 0644);
+		archive_entry_set_size(ae, (la_int64_t)size);
+		archive_entry_set_mtime(ae, 1700000000, 0);
+		ck_assert_int_eq(archive_write_header(a, ae), ARCHIVE_OK);
+		if (e[i].data) {
+			ck_assert_int_eq(archive_write_data(a, e[i].data, size), (la_ssize_t)size);
+		} else {
+			for (left = size; left; ) {
+				size_t k = left < sizeof(zero) ? (size_t)left : sizeof(zero);
+				ck_assert_int_eq(archive_write_data(a, zero, k), (la_ssize_t)k);
+				left -= k;
+			}
+		}
+		archive_entry_free(ae);
+	}
+	ck_assert_int_eq(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+}
+
+static void
+write_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(p, 1, n, f), n);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Index `input` into a fresh database with limits `lim` (NULL = defaults). */
+static sqlite3 *
+index_input(const char *input, const struct apd_limits *lim, int *walk_rc)
+{
+	static struct apd_limits dl;
+	struct apd_store *st;
+	struct apd_error err;
+	struct apd_walk w;
+	sqlite3 *db;
+
+	apd_limits_default(&dl);
+	if (lim == NULL)
+		lim = &dl;
+	ck_assert_int_eq(apd_store_create(&st, tpath("index.db"), lim, &err), APD_OK);
+	apd_walk_init(&w, lim, apd_store_catalog(st));
+	*walk_rc = apd_walk_input(&w, input);
+	ck_assert_msg(*walk_rc != APD_FATAL, "walk: %s", w.err.msg);
+	ck_assert_msg(apd_store_finish(st, &err) == APD_OK, "finish: %s", err.msg);
+	apd_store_free(st);
+	ck_assert_int_eq(sqlite3_open_v2(tpath("index.db"), &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	return db;
+}
+
+/* The single text value of a query, or NULL; a static copy. */
+static const char *
+q1(sqlite3 *db, const char *sql)
+{
+	static char buf[4096];
+	sqlite3_stmt *s;
+	const char *r = NULL;
+
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
+	    sqlite3_errmsg(db));
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		snprintf(buf, sizeof(buf), "%s", (const char *)sqlite3_column_text(s, 0));
+		r = buf;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+static long long
+qi(sqlite3 *db, const char *sql)
+{
+	const char *v = q1(db, sql);
+
+	return v ? atoll(v) : -1;
+}
+
+static const char *const CMLINE =
+    "<![LOG[hello]LOG]!><time=\"10:00:00.1234567\" date=\"7-22-2025\" component=\"IME\" "
+    "context=\"\" type=\"1\" thread=\"1\" file=\"\">\r\n";
+
+START_TEST(test_zip_names_and_sha)
+{
+	const struct ent e[] = {
+		{ "(63) FoldersFiles ProgramData_Microsoft_IntuneManagementExtension_Logs/a b [1].txt",
+		  "hello world\n", 0 },
+		{ "(12) RegistryKey HKLM_Software_Microsoft_IntuneManagementExtension export.reg",
+		  "x\n", 0 },
+		{ "(1) No Results - Error [0x80070001] RegistryKey HKLM_Software_Microsoft_CloudManagedUpdate",
+		  "", 0 },
+	};
+	sqlite3 *db;
+	int rc;
+
+	write_archive(tpath("DiagLogs-PC01-20251001T101010Z.zip"), "zip", NULL, e, 3, NULL);
+	db = index_input(tpath("DiagLogs-PC01-20251001T101010Z.zip"), NULL, &rc);
+	ck_assert_int_eq(rc, APD_OK);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM source"), 4);
+	ck_assert_str_eq(q1(db, "SELECT kind FROM source WHERE parent_id IS NULL"), "zip");
+	/* SHA-256 of "hello world\n" */
+	ck_assert_str_eq(q1(db, "SELECT sha256 FROM source WHERE path LIKE '%a b [1].txt'"),
+	    "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447");
+	ck_assert_str_eq(q1(db, "SELECT path FROM source WHERE path LIKE '%a b [1].txt'"),
+	    "DiagLogs-PC01-20251001T101010Z.zip!(63) FoldersFiles "
+	    "ProgramData_Microsoft_IntuneManagementExtension_Logs/a b [1].txt");
+	ck_assert_str_eq(q1(db, "SELECT origin FROM source WHERE path LIKE '%a b [1].txt'"),
+	    "FoldersFiles ProgramData_Microsoft_IntuneManagementExtension_Logs");
+	ck_assert_str_eq(q1(db, "SELECT origin FROM source WHERE path LIKE '%export.reg'"),
+	    "RegistryKey HKLM_Software_Microsoft_IntuneManagementExtension");
+	/* the zero-byte failure marker is a gap with its HRESULT, not an error */
+	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path LIKE '%No Results%'"), "gap");
+	ck_assert_str_eq(q1(db, "SELECT hresult_hex FROM gap"), "0x80070001");
+	ck_assert_int_eq(qi(db, "SELECT hresult FROM gap"), -2147024895);
+	ck_assert_str_eq(q1(db, "SELECT item FROM gap"),
+	    "RegistryKey HKLM_Software_Microsoft_CloudManagedUpdate");
+	/* device name and collection time from the zip's name */
+	ck_assert_str_eq(q1(db, "SELECT value FROM fact WHERE name = 'device.name'"), "PC01");
+	ck_assert_str_eq(q1(db, "SELECT value FROM fact WHERE name = 'intune.collected_at'"),
+	    "2025-10-01T10:10:10Z");
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_zip64)
+{
+	const struct ent e[] = { { "big/one.log", NULL, 70000 }, { "two.txt", "two\n", 0 } };
+	sqlite3 *db;
+	int rc;
+
+	write_archive(tpath("z64.zip"), "zip", NULL, e, 2, "zip:zip64");
+	db = index_input(tpath("z64.zip"), NULL, &rc);
+	ck_assert_int_eq(rc, APD_OK);
+	ck_assert_int_eq(qi(db, "SELECT size FROM source WHERE path = 'z64.zip!big/one.log'"), 70000);
+	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'z64.zip!two.txt'"), "ok");
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_tar_filters)
+{
+	static const char *const filters[] = { NULL, "gzip", "xz", "zstd", "bzip2" };
+	static const char *const kinds[] = { "tar", "gzip", "xz", "zstd", "bzip2" };
+	const struct ent e[] = { { "logs/x.txt", "line one\nline two\n", 0 } };
+	char name[64], sql[256];
+	sqlite3 *db;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+		snprintf(name, sizeof(name), "b%zu.tar", i);
+		write_archive(tpath(name), "ustar", filters[i], e, 1, NULL);
+		db = index_input(tpath(name), NULL, &rc);
+		ck_assert_int_eq(rc, APD_OK);
+		snprintf(sql, sizeof(sql), "SELECT kind FROM source WHERE path = '%s'", name);
+		ck_assert_str_eq(q1(db, sql), kinds[i]);
+		snprintf(sql, sizeof(sql), "SELECT size FROM source WHERE path = '%s!logs/x.txt'", name);
+		ck_assert_int_eq(qi(db, sql), 18);
+		sqlite3_close(db);
+	}
+}
+END_TEST
+
+START_TEST(test_cab_mszip_and_lzx)
+{
+	static const char *const cabs[] = { "tests/data/bundle/mszip.cab", "samples/lzx.cab" };
+	char sql[512];
+	sqlite3 *db;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 2; i++) {
+		const char *p = apd_test_src(cabs[i]);
+		char *path = strdup(p);
+		ck_assert_msg(access(path, R_OK) == 0, "missing fixture %s", cabs[i]);
+		db = index_input(path, NULL, &rc);
+		ck_assert_int_eq(rc, APD_OK);
+		ck_assert_str_eq(q1(db, "SELECT kind FROM source WHERE parent_id IS NULL"), "cab");
+		ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE parent_id IS NULL"), "ok");
+		ck_assert_int_ge(qi(db, "SELECT count(*) FROM source WHERE parent_id IS NOT NULL"), 1);
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM source WHERE status != 'ok' "
+		    "AND parent_id IS NOT NULL AND kind != 'evtx' AND kind != 'etl'");
+		ck_assert_int_eq(qi(db, sql), 0);
+		sqlite3_close(db);
+		free(path);
+	}
+}
+END_TEST
+
+START_TEST(test_nested_depth)
+{
+	const struct ent inner[] = { { "deep.log", "deep\n", 0 } };
+	struct apd_limits lim;
+	unsigned char *buf;
+	size_t n;
+	sqlite3 *db;
+	int rc;
+
+	/* zip > tar.gz > zip > deep.log */
+	write_archive(tpath("inner.zip"), "zip", NULL, inner, 1, NULL);
+	buf = apd_test_slurp(tpath("inner.zip"), &n);
+	ck_assert_ptr_nonnull(buf);
+	{
+		struct archive *a = archive_write_new();
+		struct archive_entry *ae = archive_entry_new();
+		archive_write_set_format_ustar(a);
+		archive_write_add_filter_gzip(a);
+		ck_assert_int_eq(archive_write_open_filename(a, tpath("mid.tar.gz")), ARCHIVE_OK);
+		archive_entry_set_pathname(ae, "inner.zip");
+		archive_entry_set_filetype(ae, AE_IFREG);
+		archive_entry_set_perm(ae, 0644);
+		archive_entry_set_size(ae, (la_int64_t)n);
+		ck_assert_int_eq(archive_write_header(a, ae), ARCHIVE_OK);
+		ck_assert_int_eq(archive_write_data(a, buf, n), (la_ssize_t)n);
+		archive_entry_free(ae);
+		archive_write_close(a);
+		archive_write_free(a);
+	}
+	free(buf);
+	buf = apd_test_slurp(tpath("mid.tar.gz"), &n);
+	{
+		struct archive *a = archive_write_new();
+		struct archive_entry *ae = archive_entry_new();
+		archive_write_set_format_zip(a);
+		ck_assert_int_eq(archive_write_open_filename(a, tpath("outer.zip")), ARCHIVE_OK);
+		archive_entry_set_pathname(ae, "mid.tar.gz");
+		archive_entry_set_filetype(ae, AE_IFREG);
+		archive_entry_set_perm(ae, 0644);
+		archive_entry_set_size(ae, (la_int64_t)n);
+		ck_assert_int_eq(archive_write_header(a, ae), ARCHIVE_OK);
+		ck_assert_int_eq(archive_write_data(a, buf, n), (la_ssize_t)n);
+		archive_entry_free(ae);
+		archive_write_close(a);
+		archive_write_free(a);
+	}
+	free(buf);
+
+	db = index_input(tpath("outer.zip"), NULL, &rc);
+	ck_assert_int_eq(rc, APD_OK);
+	ck_assert_str_eq(q1(db, "SELECT path FROM source WHERE path LIKE '%deep.log'"),
+	    "outer.zip!mid.tar.gz!inner.zip!deep.log");
+	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path LIKE '%deep.log'"), "ok");
+	ck_assert_str_eq(q1(db, "SELECT kind FROM source WHERE path = 'outer.zip!mid.tar.gz'"),
+	    "gzip");
+	sqlite3_close(db);
+
+	/* depth 1: only the outer zip is opened; the tar.gz is recorded, not opened */
+	apd_limits_default(&lim);
+	lim.max_depth = 1;
+	db = index_input(tpath("outer.zip"), &lim, &rc);
+	ck_assert_int_eq(rc, APD_OK);
+	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'outer.zip!mid.tar.gz'"),
+	    "skipped");
+	ck_assert_ptr_nonnull(strstr(q1(db, "SELECT error FROM source WHERE path = "
+	    "'outer.zip!mid.tar.gz'"), "nested deeper than 1"));
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM source WHERE path LIKE '%deep.log'"), 0);
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_traversal_names)
+{
+	const struct ent e[] = {
+		{ "../../etc/evil.log", "x\n", 0 },
+		{ "/abs/evil.log", "y\n", 0 },
+		{ "C:\\Windows\\evil.log", "z\n", 0 },
+		{ "fine/ok.txt", "ok\n", 0 },
+	};
+	sqlite3 *db;
+	int rc;
+
+	write_archive(tpath("trav.zip"), "zip", NULL, e, 4, NULL);
+	db = index_input(tpath("trav.zip"), NULL, &rc);
+	ck_assert_int_eq(rc, APD_WARN);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM source WHERE status = 'failed' AND "
+	    "error LIKE '%path traversal%'"), 3);
+	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'trav.zip!fine/ok.txt'"),
+	    "ok");
+	/* nothing was written outside the index */
+	ck_assert_int_ne(access(tpath("../etc/evil.log"), F_OK), 0);
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_truncated_zip)
+{
+	struct ent e[20];
+	char names[20][32], data[20][64];
+	unsigned char *buf;
+	size_t n, i;
+	sqlite3 *db;
+	int rc;
+
+	for (i = 0; i < 20; i++) {
+		snprintf(names[i], sizeof(names[i]), "f%02zu.txt", i);
+		snprintf(data[i], sizeof(data[i]), "file %zu has some text in it\n", i);
+		e[i].name = names[i];
+		e[i].data = data[i];
+		e[i].zeros = 0;
+	}
+	write_archive(tpath("full.zip"), "zip", NULL, e, 20, NULL);
+	buf = apd_test_slurp(tpath("full.zip"), &n);
+	write_file(tpath("truncated-zip-half.zip"), buf, n / 2);
+	free(buf);
+	db = index_input(tpath("truncated-zip-half.zip"), NULL, &rc);
+	ck_assert_int_eq(rc, APD_WARN);
+	ck_assert_str_ne(q1(db, "SELECT status FROM source WHERE parent_id IS NULL"), "ok");
+	ck_assert_ptr_nonnull(q1(db, "SELECT error FROM source WHERE parent_id IS NULL"));
+	/* the entries before the cut are still indexed */
+	ck_assert_int_ge(qi(db, "SELECT count(*) FROM source WHERE parent_id IS NOT NULL "
+	    "AND status = 'ok'"), 5);
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_truncated_cab)
+{
+	const char *src = apd_test_src("tests/data/bundle/mszip.cab");
+	unsigned char *buf;
+	size_t n;
+	sqlite3 *db;
+	int rc;
+
+	buf = apd_test_slurp(src, &n);
+	ck_assert_ptr_nonnull(buf);
+	write_file(tpath("truncated-cab.cab"), buf, n * 2 / 3);
+	free(buf);
+	db = index_input(tpath("truncated-cab.cab"), NULL, &rc);
+	ck_assert_int_eq(rc, APD_WARN);
+	ck_assert_int_ge(qi(db, "SELECT count(*) FROM source WHERE status IN ('failed', 'partial')"), 1);
+	ck_assert_ptr_nonnull(q1(db, "SELECT error FROM source WHERE status IN ('failed', 'partial')"));
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_zip_bomb_ratio)
+{
+	/* 1 GiB of zeros deflates to about 1 MB: more than 200:1 past 64 MiB */
+	const struct ent e[] = { { "a.txt", "before\n", 0 }, { "bomb.log", NULL, 1ull << 30 },
+		{ "z.txt", "after\n", 0 } };
+	sqlite3 *db;
+	int rc;
+
+	write_archive(tpath("bomb.zip"), "zip", NULL, e, 3, NULL);
+	db = index_input(tpath("bomb.zip"), NULL, &rc);
+	ck_assert_int_eq(rc, APD_WARN);
+	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'bomb.zip!a.txt'"), "ok");
+	ck_assert_ptr_nonnull(strstr(q1(db, "SELECT error FROM source WHERE path = 'bomb.zip'"),
+	    "decompression bomb"));
+	ck_assert_str_ne(q1(db, "SELECT status FROM source WHERE path = 'bomb.zip!bomb.log'"), "ok");
+	/* it stopped soon after the ratio floor, long before 1 GiB */
+	ck_assert_int_lt(qi(db, "SELECT size FROM source WHERE path = 'bomb.zip!bomb.log'"),
+	    128ll << 20);
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_total_limit)
+{
+	const struct ent e[] = { { "a.bin", NULL, 3 << 20 }, { "b.bin", NULL, 3 << 20 },
+		{ "c.bin", NULL, 3 << 20 } };
+	struct apd_limits lim;
+	sqlite3 *db;
+	int rc;
+
+	write_archive(tpath("total.tar"), "ustar", NULL, e, 3, NULL);
+	apd_limits_default(&lim);
+	lim.max_total_bytes = 5 << 20;
+	db = index_input(tpath("total.tar"), &lim, &rc);
+	ck_assert_int_eq(rc, APD_WARN);
+	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'total.tar!a.bin'"), "ok");
+	ck_assert_ptr_nonnull(strstr(q1(db, "SELECT error FROM source WHERE path = 'total.tar!b.bin'"),
+	    "in total"));
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_entry_limit)
+{
+	const struct ent e[] = { { "1.txt", "1", 0 }, { "2.txt", "2", 0 }, { "3.txt", "3", 0 } };
+	struct apd_limits lim;
+	sqlite3 *db;
+	int rc;
+
+	write_archive(tpath("many.zip"), "zip", NULL, e, 3, NULL);
+	apd_limits_default(&lim);
+	lim.max_entries = 2;
+	db = index_input(tpath("many.zip"), &lim, &rc);
+	ck_assert_int_eq(rc, APD_WARN);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM source WHERE parent_id IS NOT NULL"), 2);
+	ck_assert_ptr_nonnull(strstr(q1(db, "SELECT error FROM source WHERE path = 'many.zip'"),
+	    "more than 2 entries"));
+	/* exactly at the limit is fine */
+	lim.max_entries = 3;
+	sqlite3_close(db);
+	db = index_input(tpath("many.zip"), &lim, &rc);
+	ck_assert_int_eq(rc, APD_OK);
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_sparse_2g_file)
+{
+	int fd;
+	sqlite3 *db;
+	int rc;
+
+	ck_assert_int_eq(mkdir(tpath("in"), 0755), 0);
+	fd = open(tpath("in/huge-sparse.log"), O_CREAT | O_WRONLY, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 2147483648LL), 0);
+	close(fd);
+	write_file(tpath("in/small.txt"), "small\n", 6);
+	db = index_input(tpath("in"), NULL, &rc);
+	ck_assert_int_eq(rc, APD_WARN);
+	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'huge-sparse.log'"), "failed");
+	ck_assert_ptr_nonnull(strstr(q1(db, "SELECT error FROM source WHERE path = 'huge-sparse.log'"),
+	    "exceeds the limit"));
+	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'small.txt'"), "ok");
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_folder_symlink_and_unknown)
+{
+	static const unsigned char junk[] = { 0x00, 0xFF, 0x10, 0x80, 0x00, 0x01 };
+	sqlite3 *db;
+	int rc;
+
+	ck_assert_int_eq(mkdir(tpath("f"), 0755), 0);
+	ck_assert_int_eq(mkdir(tpath("f/sub"), 0755), 0);
+	write_file(tpath("f/sub/blob.bin"), junk, sizeof(junk));
+	ck_assert_int_eq(symlink("/etc/passwd", tpath("f/link")), 0);
+	db = index_input(tpath("f"), NULL, &rc);
+	ck_assert_int_eq(rc, APD_OK);
+	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'link'"), "skipped");
+	/* an unrecognised file is recorded with its hash, never dropped */
+	ck_assert_str_eq(q1(db, "SELECT kind FROM source WHERE path = 'sub/blob.bin'"), "unknown");
+	ck_assert_int_eq(qi(db, "SELECT size FROM source WHERE path = 'sub/blob.bin'"), 6);
+	ck_assert_uint_eq(strlen(q1(db, "SELECT sha256 FROM source WHERE path = 'sub/blob.bin'")), 64);
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_schema_pinned)
+{
+	sqlite3 *db;
+	int rc;
+
+	ck_assert_int_eq(mkdir(tpath("e"), 0755), 0);
+	write_file(tpath("e/x.log"), CMLINE, strlen(CMLINE));
+	db = index_input(tpath("e"), NULL, &rc);
+	ck_assert_int_eq(qi(db, "PRAGMA user_version"), APD_SCHEMA_VERSION);
+	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('source')"),
+	    "id,parent_id,path,kind,parser,origin,size,sha256,status,error,records,warnings");
+	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('event')"),
+	    "id,source_id,seq,ts_utc,ts_local,tz_source,level,channel,provider,event_id,"
+	    "component,thread,message,data,line,offset");
+	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('reg_value')"),
+	    "id,source_id,hive,key,name,type,value,line");
+	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('fact')"),
+	    "name,value,source_id");
+	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('gap')"),
+	    "id,source_id,item,hresult,hresult_hex,reason");
+	ck_assert_str_eq(q1(db, "SELECT value FROM meta WHERE key = 'schema_version'"), "1");
+	sqlite3_close(db);
+}
+END_TEST
+
+static Suite *
+bundle_suite(void)
+{
+	Suite *s = suite_create("bundle");
+	TCase *tc = tcase_create("Core");
+	TCase *lim = tcase_create("Limits");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(lim, setup, teardown);
+	tcase_set_timeout(lim, 120);
+	tcase_add_test(tc, test_zip_names_and_sha);
+	tcase_add_test(tc, test_zip64);
+	tcase_add_test(tc, test_tar_filters);
+	tcase_add_test(tc, test_cab_mszip_and_lzx);
+	tcase_add_test(tc, test_nested_depth);
+	tcase_add_test(tc, test_folder_symlink_and_unknown);
+	tcase_add_test(tc, test_schema_pinned);
+	tcase_add_test(lim, test_traversal_names);
+	tcase_add_test(lim, test_truncated_zip);
+	tcase_add_test(lim, test_truncated_cab);
+	tcase_add_test(lim, test_zip_bomb_ratio);
+	tcase_add_test(lim, test_total_limit);
+	tcase_add_test(lim, test_entry_limit);
+	tcase_add_test(lim, test_sparse_2g_file);
+	suite_add_tcase(s, tc);
+	suite_add_tcase(s, lim);
+	return s;
+}
+
+int
+main(void)
+{
+	return apd_test_run(bundle_suite());
+}
