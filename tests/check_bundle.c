@@ -205,14 +205,14 @@ END_TEST
 
 START_TEST(test_zip64)
 {
-	const struct ent e[] = { { "big/one.log", NULL, 70000 }, { "two.txt", "two\n", 0 } };
+	const struct ent e[] = { { "big/one.bin", NULL, 70000 }, { "two.txt", "two\n", 0 } };
 	sqlite3 *db;
 	int rc;
 
 	write_archive(tpath("z64.zip"), "zip", NULL, e, 2, "zip:zip64");
 	db = index_input(tpath("z64.zip"), NULL, &rc);
 	ck_assert_int_eq(rc, APD_OK);
-	ck_assert_int_eq(qi(db, "SELECT size FROM source WHERE path = 'z64.zip!big/one.log'"), 70000);
+	ck_assert_int_eq(qi(db, "SELECT size FROM source WHERE path = 'z64.zip!big/one.bin'"), 70000);
 	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'z64.zip!two.txt'"), "ok");
 	sqlite3_close(db);
 }

@@ -1,0 +1,279 @@
+/*
+ * check_analyze.c - the apdiag binary as a user runs it: verbs, options,
+ * exit codes, the JSON summary, escaping of hostile names, the man page
+ * staying in step with --help, and time-zone conversion end to end.
+ *
+ * argv[1] is the path of the built apdiag (tests/meson.build passes it).
+ */
+#include "apd_test.h"
+
+#include <json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *apdiag;
+static char tmpdir[256];
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/apd-cli-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Run "apdiag ARGS" in tmpdir; returns the exit status, stdout in *out (malloc'd). */
+static int
+run(char **out, const char *fmt, ...) APD_PRINTF(2, 3);
+
+static int
+run(char **out, const char *fmt, ...)
+{
+	char args[2048], cmd[4096];
+	size_t cap = 1 << 16, n = 0, r;
+	va_list ap;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' %s 2>stderr.txt", tmpdir, apdiag, args);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	*out = malloc(cap);
+	while ((r = fread(*out + n, 1, cap - n - 1, p)) > 0) {
+		n += r;
+		if (n + 1 == cap)
+			*out = realloc(*out, cap *= 2);
+	}
+	(*out)[n] = '\0';
+	st = pclose(p);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static const char *
+tpath(const char *name)
+{
+	static char buf[2][512];
+	static int k;
+
+	k ^= 1;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
+	return buf[k];
+}
+
+static void
+write_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(p, 1, n, f), n);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(test_version_and_usage)
+{
+	char *out;
+
+	ck_assert_int_eq(run(&out, "--version"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "apdiag 0."));
+	free(out);
+	ck_assert_int_eq(run(&out, "frobnicate"), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "%s", ""), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "analyze"), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "analyze x --bogus"), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "analyze x --max-depth"), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "analyze x --max-file-size 12Q"), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "analyze /nonexistent/input"), 3);
+	free(out);
+	ck_assert_int_eq(run(&out, "help analyze"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "--max-depth"));
+	free(out);
+}
+END_TEST
+
+/* Every option of `analyze --help` is documented in the man page, and the exit codes too. */
+START_TEST(test_man_page_in_step)
+{
+	unsigned char *man;
+	size_t n;
+	char *out, *p, opt[64], esc[128];
+	int count = 0;
+
+	man = apd_test_slurp(apd_test_src("docs/apdiag.1"), &n);
+	ck_assert_ptr_nonnull(man);
+	ck_assert_int_eq(run(&out, "analyze --help"), 0);
+	for (p = out; (p = strstr(p, "\n  --")) != NULL; p += 3) {
+		size_t k = strcspn(p + 3, " \n");
+		size_t i, j = 0;
+		snprintf(opt, sizeof(opt), "%.*s", (int)k, p + 3);
+		/* roff spells '-' as '\-' */
+		for (i = 0; opt[i] && j + 2 < sizeof(esc); i++) {
+			if (opt[i] == '-')
+				esc[j++] = '\\';
+			esc[j++] = opt[i];
+		}
+		esc[j] = '\0';
+		ck_assert_msg(strstr((char *)man, esc) != NULL, "%s is not in docs/apdiag.1", opt);
+		count++;
+	}
+	ck_assert_int_ge(count, 10);
+	ck_assert_ptr_nonnull(strstr((char *)man, ".SH EXIT STATUS"));
+	free(out);
+	free(man);
+}
+END_TEST
+
+START_TEST(test_json_summary_and_partial_exit)
+{
+	static const char cm[] = "\xEF\xBB\xBF<![LOG[one]LOG]!><time=\"10:00:00.1234567\" "
+	    "date=\"7-22-2025\" component=\"IME\" context=\"\" type=\"1\" thread=\"1\" file=\"\">\r\n";
+	struct json_object *root, *srcs, *facts, *findings;
+	char *out;
+	size_t i;
+	int rc, saw_trunc = 0;
+
+	ck_assert_int_eq(mkdir(tpath("in"), 0755), 0);
+	write_file(tpath("in/IntuneManagementExtension.log"), cm, sizeof(cm) - 1);
+	/* a zip cut in the middle of its first entry's data */
+	write_file(tpath("in/truncated.zip"), "PK\003\004\024\000\000\000\010\000", 10);
+	rc = run(&out, "analyze in --json --db out.db");
+	ck_assert_int_eq(rc, 4);
+	root = json_tokener_parse(out);
+	ck_assert_msg(root != NULL, "not JSON: %s", out);
+	ck_assert(json_object_object_get_ex(root, "sources", &srcs));
+	ck_assert(json_object_object_get_ex(root, "facts", &facts));
+	ck_assert(json_object_object_get_ex(root, "findings", &findings));
+	ck_assert_int_eq(json_object_array_length(findings), 0);
+	ck_assert_int_ge(json_object_array_length(srcs), 2);
+	for (i = 0; i < json_object_array_length(srcs); i++) {
+		struct json_object *s = json_object_array_get_idx(srcs, i), *v;
+		ck_assert(json_object_object_get_ex(s, "path", &v));
+		if (strcmp(json_object_get_string(v), "truncated.zip") == 0) {
+			saw_trunc = 1;
+			ck_assert(json_object_object_get_ex(s, "status", &v));
+			ck_assert_str_eq(json_object_get_string(v), "failed");
+			ck_assert(json_object_object_get_ex(s, "error", &v));
+			ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "truncated.zip"));
+		}
+		ck_assert(json_object_object_get_ex(s, "kind", &v));
+		ck_assert(json_object_object_get_ex(s, "records", &v));
+	}
+	ck_assert(saw_trunc);
+	json_object_put(root);
+	free(out);
+	/* the index is where --db said, complete, without its .partial */
+	ck_assert_int_eq(access(tpath("out.db"), R_OK), 0);
+	ck_assert_int_ne(access(tpath("out.db.partial"), F_OK), 0);
+}
+END_TEST
+
+START_TEST(test_hostile_names_escaped)
+{
+	char *out;
+
+	ck_assert_int_eq(mkdir(tpath("in"), 0755), 0);
+	write_file(tpath("in/evil\x1b[31mred\x07.txt"), "x\n", 2);
+	ck_assert_int_eq(run(&out, "analyze in --db e.db"), 0);
+	ck_assert_ptr_null(strchr(out, '\x1b'));
+	ck_assert_ptr_null(strchr(out, '\x07'));
+	free(out);
+	ck_assert_int_eq(run(&out, "analyze in --db e.db --json"), 0);
+	ck_assert_ptr_null(strchr(out, '\x1b'));
+	ck_assert_ptr_nonnull(strstr(out, "\\u001b[31mred\\u0007.txt"));
+	free(out);
+}
+END_TEST
+
+/*
+ * An IME log in device-local time plus a registry dump that holds the
+ * device's zone (Pacific): the index converts the log's times to UTC.
+ * Without the dump the times stay local and tz_source says so.
+ */
+START_TEST(test_time_zone_end_to_end)
+{
+	static const char ime[] = "\xEF\xBB\xBF<![LOG[summer]LOG]!><time=\"12:00:00.0000000\" "
+	    "date=\"7-1-2025\" component=\"IME\" context=\"\" type=\"1\" thread=\"1\" file=\"\">\r\n"
+	    "<![LOG[winter]LOG]!><time=\"12:00:00.0000000\" date=\"1-15-2025\" component=\"IME\" "
+	    "context=\"\" type=\"1\" thread=\"1\" file=\"\">\r\n";
+	char *out, cmd[1024];
+	FILE *p;
+	char line[256];
+
+	ck_assert_int_eq(mkdir(tpath("in"), 0755), 0);
+	write_file(tpath("in/IntuneManagementExtension.log"), ime, sizeof(ime) - 1);
+	ck_assert_int_eq(run(&out, "analyze in --db local.db"), 0);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'",
+	    apd_test_src("tests/data/analyze/tz-pacific/MdmDiagReport_RegistryDump.reg"),
+	    tpath("in/"));
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(run(&out, "analyze in --db tz.db"), 0);
+	free(out);
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"SELECT message, coalesce(time_utc, '-'), "
+	    "tz_source FROM timeline WHERE source_kind = 'cmtrace' ORDER BY seq\" && "
+	    "sqlite3 '%s' \"SELECT message, coalesce(time_utc, '-'), tz_source FROM timeline "
+	    "WHERE source_kind = 'cmtrace' ORDER BY seq\"", tpath("local.db"), tpath("tz.db"));
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+	ck_assert_str_eq(line, "summer|-|local\n");
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+	ck_assert_str_eq(line, "winter|-|local\n");
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+	ck_assert_str_eq(line, "summer|2025-07-01T19:00:00.000Z|registry\n");
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+	ck_assert_str_eq(line, "winter|2025-01-15T20:00:00.000Z|registry\n");
+	ck_assert_int_eq(pclose(p), 0);
+}
+END_TEST
+
+static Suite *
+analyze_suite(void)
+{
+	Suite *s = suite_create("analyze");
+	TCase *tc = tcase_create("Core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_version_and_usage);
+	tcase_add_test(tc, test_man_page_in_step);
+	tcase_add_test(tc, test_json_summary_and_partial_exit);
+	tcase_add_test(tc, test_hostile_names_escaped);
+	tcase_add_test(tc, test_time_zone_end_to_end);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: check_analyze PATH-TO-APDIAG\n");
+		return 2;
+	}
+	apdiag = argv[1];
+	return apd_test_run(analyze_suite());
+}
