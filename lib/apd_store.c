@@ -4,6 +4,7 @@
  */
 #include "apd_store.h"
 #include "apd_buf.h"
+#include "apd_fts.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -53,6 +54,7 @@ struct apd_store {
 	} outer[32];
 	unsigned nouter;
 	uint64_t pending;       /* rows since the last commit */
+	struct apd_fts *fts;    /* full-text index, built on a second thread */
 	int rc;                 /* first fatal error, sticky */
 	struct apd_error err;
 };
@@ -164,7 +166,14 @@ s_event(void *ud, const struct apd_event *ev)
 		sqlite3_bind_int64(s, 14, (sqlite3_int64)ev->line);
 	sqlite3_bind_int64(s, 15, (sqlite3_int64)ev->offset);
 	st->records++;
-	return step(st, S_EVENT);
+	if (step(st, S_EVENT) != APD_OK)
+		return APD_FATAL;
+	if (ev->message.p && apd_fts_add(st->fts, sqlite3_last_insert_rowid(st->db), ev->message.p,
+	    n) != APD_OK) {
+		st->rc = apd_set_error(&st->err, APD_FATAL, "full-text index: out of memory");
+		return APD_FATAL;
+	}
+	return APD_OK;
 }
 
 static const char *
@@ -446,6 +455,10 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 			return APD_FATAL;
 		}
 	}
+	if (apd_fts_start(&st->fts, path, err) != APD_OK) {
+		apd_store_free(st);
+		return APD_FATAL;
+	}
 	apd_store_set_meta(st, "apdiag_version", apd_version());
 	apd_store_set_meta(st, "schema_version", "1");
 	*out = st;
@@ -475,14 +488,25 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 		*err = st->err;
 		return APD_FATAL;
 	}
-	if (exec(st, "INSERT INTO event_fts(event_fts) VALUES ('rebuild')") ||
-	    exec(st, "CREATE INDEX event_ts ON event(ts_utc);"
+	if (exec(st, "COMMIT")) {
+		*err = st->err;
+		return APD_FATAL;
+	}
+	if (apd_fts_finish(st->fts, st->db, err) != APD_OK)
+		return APD_FATAL;
+	if (apd_fts_detach(st->db) != APD_OK)
+		return apd_set_error(err, APD_FATAL, "%s: detach: %s", st->tmp_path,
+		    sqlite3_errmsg(st->db));
+	st->fts = apd_fts_free(st->fts);
+	/* sorting for CREATE INDEX may use the second core now */
+	if (exec(st, "PRAGMA threads=2; BEGIN;"
+	    "CREATE INDEX event_ts ON event(ts_utc);"
 	    "CREATE INDEX event_source ON event(source_id, seq);"
 	    "CREATE INDEX event_eid ON event(event_id) WHERE event_id IS NOT NULL;"
 	    "CREATE INDEX reg_value_key ON reg_value(key, name);"
 	    "CREATE INDEX fact_name ON fact(name);"
-	    "CREATE INDEX source_path ON source(path);") ||
-	    exec(st, "COMMIT")) {
+	    "CREATE INDEX source_path ON source(path);"
+	    "COMMIT")) {
 		*err = st->err;
 		return APD_FATAL;
 	}
@@ -514,6 +538,7 @@ apd_store_free(struct apd_store *st)
 
 	if (st == NULL)
 		return NULL;
+	st->fts = apd_fts_free(st->fts);
 	for (i = 0; i < S__N; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db)
