@@ -223,6 +223,56 @@ col(sqlite3_stmt *s, int i)
 	return v ? v : "";
 }
 
+/* The facts a technician reads first, in this order; the rest is in the index. */
+static const char *const key_facts[][2] = {
+	{ "device.name", "device" },
+	{ "device.serial", "serial" },
+	{ "os.product_name", "Windows" },
+	{ "os.version", "version" },
+	{ "os.build", "build" },
+	{ "os.ubr", "update (UBR)" },
+	{ "autopilot.DeploymentProfileName", "Autopilot profile" },
+	{ "autopilot.CloudAssignedTenantDomain", "tenant" },
+	{ "autopilot.CloudAssignedTenantId", "tenant id" },
+	{ "autopilot.ErrorCode", "profile download error" },
+	{ "autopilot.ErrorReason", "profile error reason" },
+	{ "esp.SkipDeviceStatusPage", "ESP device page skipped" },
+	{ "esp.SkipUserStatusPage", "ESP user page skipped" },
+	{ "esp.SyncFailureTimeout", "ESP timeout (minutes)" },
+	{ "device.timezone", "time zone" },
+	{ "intune.collected_at", "collected (UTC)" },
+	{ "mdmdiag.areas", "MdmDiagnostics areas" },
+};
+
+static void
+print_key_facts(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int first = 1;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM fact WHERE name = ?1 ORDER BY rowid LIMIT 1",
+	    -1, &s, NULL) != SQLITE_OK)
+		return;
+	for (i = 0; i < sizeof(key_facts) / sizeof(key_facts[0]); i++) {
+		sqlite3_bind_text(s, 1, key_facts[i][0], -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			if (first)
+				printf("\nDevice:\n");
+			first = 0;
+			printf("  %-26s ", key_facts[i][1]);
+			fe_safe(stdout, col(s, 0));
+			putchar('\n');
+		}
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	if (sqlite3_prepare_v2(db, "SELECT count(DISTINCT name) FROM fact", -1, &s, NULL) ==
+	    SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		printf("  (%lld facts in all: SELECT * FROM fact)\n", sqlite3_column_int64(s, 0));
+	sqlite3_finalize(s);
+}
+
 static void
 print_text(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double secs,
     const struct apd_walk_stats *st)
@@ -252,21 +302,7 @@ print_text(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double
 	}
 	sqlite3_finalize(s);
 
-	if (sqlite3_prepare_v2(db, "SELECT name, value FROM fact WHERE rowid IN "
-	    "(SELECT min(rowid) FROM fact GROUP BY name) AND name NOT LIKE 'intune.directive.%' "
-	    "AND name NOT LIKE 'enrollment.%' ORDER BY name", -1, &s, NULL) == SQLITE_OK) {
-		int first = 1;
-		while (sqlite3_step(s) == SQLITE_ROW) {
-			if (first)
-				printf("\nDevice facts:\n");
-			first = 0;
-			printf("  %-36s ", col(s, 0));
-			fe_safe(stdout, col(s, 1));
-			putchar('\n');
-		}
-	}
-	sqlite3_finalize(s);
-
+	print_key_facts(db);
 	if (sqlite3_prepare_v2(db, "SELECT count(*), count(ts_utc), "
 	    "(SELECT value FROM fact WHERE name = 'time.zone_source' LIMIT 1) FROM event", -1, &s,
 	    NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {

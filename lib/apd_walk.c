@@ -414,7 +414,9 @@ walk_archive(struct apd_walk *w, int fd, const struct item *it, int64_t id, cons
 			r = record_unread(w, &sub, "unknown", "skipped",
 			    "not a regular file (link or device entry); not read");
 		} else if (sub.size == 0 && intune_gap(sub.name, &hres, &gap_item)) {
-			int64_t gid = begin(w, &sub, "gap", NULL);
+			int64_t gid;
+			sub.origin = gap_item;
+			gid = begin(w, &sub, "gap", NULL);
 			struct apd_sink *sink;
 			if (gid < 0) {
 				r = (int)gid;

@@ -10,4 +10,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     gcc libc6-dev meson ninja-build pkg-config \
     libarchive-dev libpcre2-dev libxml2-dev libsqlite3-dev libjson-c-dev libssl-dev check \
     cabextract gcab libarchive-tools zstd xz-utils bzip2 zip unzip python3 sqlite3 \
-    libevtx-utils >/dev/null
+    libevtx-utils time >/dev/null

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of `apdiag analyze`: generates a synthetic bundle of
+# about SIZE MB (default 520; IME logs plus a registry dump, see
+# make-bundle.sh), indexes it as a folder and as a .tar.zst, and prints
+# MB/s and peak RSS for each.  Run on demand; not part of the test suite.
+#
+#   bench/analyze.sh [SIZE_MB] [BUILD_DIR]
+#
+# Needs a release build (created in build-bench/ if BUILD_DIR is not given)
+# and GNU time (/usr/bin/time, Debian package "time").
+set -euo pipefail
+size=${1:-520}
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+top="$(cd "$here/.." && pwd)"
+build=${2:-"$top/build-bench"}
+[ -x /usr/bin/time ] || { echo "bench/analyze.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
+if [ ! -f "$build/build.ninja" ]; then
+	meson setup "$build" "$top" -Dbuildtype=release -Db_ndebug=true >/dev/null
+fi
+ninja -C "$build" >/dev/null
+apdiag="$build/analyze/apdiag"
+work="$(mktemp -d /tmp/apdiag-bench-XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+"$here/make-bundle.sh" "$work/gen" --size-mb "$size" --tar-zst >/dev/null
+bytes=$(du -sb "$work/gen/bundle" | cut -f1)
+echo "input: $((bytes / 1000000)) MB in $(find "$work/gen/bundle" -type f | wc -l) files; $(nproc) cores"
+run() {   # label, input
+	rm -f "$work/x.db"
+	/usr/bin/time -f "%e %M" -o "$work/time" "$apdiag" analyze "$2" --db "$work/x.db" --quiet --no-progress || true
+	read -r secs kb < "$work/time"
+	awk -v l="$1" -v b="$bytes" -v s="$secs" -v k="$kb" \
+	    'BEGIN { printf "%-28s %7.2f s %8.1f MB/s   peak RSS %6.1f MB\n", l, s, b / 1e6 / s, k / 1024 }'
+}
+run "analyze folder" "$work/gen/bundle"
+run "analyze .tar.zst" "$work/gen/bundle.tar.zst"
+echo "index: $(du -m "$work/x.db" | cut -f1) MB, $(sqlite3 "$work/x.db" 'SELECT count(*) FROM event') events, $(sqlite3 "$work/x.db" 'SELECT count(*) FROM reg_value') registry rows"
+if [ -x "$build/bench/bench_parse" ]; then
+	echo "parse only (no index):"
+	"$build/bench/bench_parse" cmtrace "$work"/gen/bundle/IntuneManagementExtension*.log | tail -2
+	"$build/bench/bench_parse" mdmregdump "$work"/gen/bundle/MdmDiagReport_RegistryDump.reg | tail -1
+fi
