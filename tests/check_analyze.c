@@ -251,6 +251,91 @@ START_TEST(test_time_zone_end_to_end)
 }
 END_TEST
 
+/* Read the JSON summary of one analysis; returns the root (caller puts it). */
+static struct json_object *
+analyze_json(const char *input, int *rc)
+{
+	struct json_object *root;
+	char *out;
+
+	*rc = run(&out, "analyze '%s' --json --db sample.db", input);
+	root = json_tokener_parse(out);
+	ck_assert_msg(root != NULL, "%s: not JSON: %.200s", input, out);
+	free(out);
+	return root;
+}
+
+static const char *
+jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* Every source of every sample opens cleanly, and each sample shows its shape. */
+START_TEST(test_samples)
+{
+	static const char *const samples[] = {
+		"samples/mdmdiag-esp-app-failure.cab",
+		"samples/DiagLogs-CONTOSO-PC01-20251001T101010Z.zip",
+		"samples/DiagLogs-CONTOSO-PC02-20251002T090000Z-numbered.zip",
+		"samples/folder-profile-not-assigned",
+		"samples/lzx.cab",
+		"samples/lzx-multi.cab",
+	};
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		char *in = strdup(apd_test_src(samples[i]));
+		struct json_object *root = analyze_json(in, &rc), *srcs, *facts, *gaps;
+		int nested = 0, origin = 0, events = 0;
+
+		ck_assert_msg(rc == 0, "%s: exit %d", samples[i], rc);
+		ck_assert(json_object_object_get_ex(root, "sources", &srcs));
+		ck_assert(json_object_object_get_ex(root, "facts", &facts));
+		ck_assert(json_object_object_get_ex(root, "gaps", &gaps));
+		for (k = 0; k < json_object_array_length(srcs); k++) {
+			struct json_object *s = json_object_array_get_idx(srcs, k), *r;
+			const char *st = jstr(s, "status"), *path = jstr(s, "path");
+			ck_assert_msg(strcmp(st, "ok") == 0 || strcmp(st, "gap") == 0,
+			    "%s: %s is %s: %s", samples[i], path, st, jstr(s, "error"));
+			if (strstr(path, ".cab!") && strstr(path, ".zip!"))
+				nested++;
+			if (jstr(s, "origin") && strncmp(jstr(s, "origin"), "RegistryKey HKLM\\", 15) == 0)
+				origin++;
+			ck_assert(json_object_object_get_ex(s, "records", &r));
+			events += json_object_get_int(r);
+			if (strcmp(st, "ok") == 0) {
+				ck_assert_ptr_nonnull(jstr(s, "sha256"));
+				ck_assert_uint_eq(strlen(jstr(s, "sha256")), 64);
+			}
+		}
+		if (i == 0) {
+			ck_assert_str_eq(jstr(facts, "time.zone_source"), "registry");
+			ck_assert_str_eq(jstr(facts, "device.timezone"), "Pacific Standard Time");
+			ck_assert_int_ge(json_object_array_length(gaps), 1);
+		} else if (i == 1) {
+			ck_assert_int_ge(nested, 5);   /* the IME logs inside the nested mdmlogs cab */
+			ck_assert_str_eq(jstr(json_object_array_get_idx(gaps, 0), "hresult_hex"),
+			    "0x80070001");
+			ck_assert_str_eq(jstr(facts, "device.name"), "CONTOSO-PC01");
+		} else if (i == 2) {
+			ck_assert_int_ge(origin, 1);   /* numbered folders mapped through results.xml */
+		} else if (i == 3) {
+			ck_assert_str_eq(jstr(facts, "autopilot.ErrorCode"), "807");
+		}
+		if (i < 4)
+			ck_assert_int_ge(events, 100);
+		json_object_put(root);
+		free(in);
+	}
+}
+END_TEST
+
 static Suite *
 analyze_suite(void)
 {
@@ -263,6 +348,7 @@ analyze_suite(void)
 	tcase_add_test(tc, test_json_summary_and_partial_exit);
 	tcase_add_test(tc, test_hostile_names_escaped);
 	tcase_add_test(tc, test_time_zone_end_to_end);
+	tcase_add_test(tc, test_samples);
 	suite_add_tcase(s, tc);
 	return s;
 }
