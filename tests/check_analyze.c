@@ -7,6 +7,7 @@
  */
 #include "apd_test.h"
 
+#include <fcntl.h>
 #include <json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -336,6 +337,117 @@ START_TEST(test_samples)
 }
 END_TEST
 
+static void
+copy(const char *rel, const char *to)
+{
+	unsigned char *buf;
+	size_t n;
+
+	buf = apd_test_slurp(apd_test_src(rel), &n);
+	ck_assert_msg(buf != NULL, "missing %s", rel);
+	write_file(tpath(to), buf, n);
+	free(buf);
+}
+
+/*
+ * All the bad inputs of the issue side by side with good files: each bad one
+ * gets a clear error in source.status/error naming the file, the run ends
+ * with the documented partial exit code 4, and every good file is indexed.
+ */
+START_TEST(test_bad_inputs_together)
+{
+	static const char cm[] = "\xEF\xBB\xBF<![LOG[good entry]LOG]!><time=\"10:00:00.1234567\" "
+	    "date=\"7-22-2025\" component=\"IME\" context=\"\" type=\"1\" thread=\"1\" file=\"\">\r\n";
+	static const struct {
+		const char *path, *status, *needle;
+	} want[] = {
+		{ "truncated-cab.cab", NULL, NULL },              /* partial or failed */
+		{ "truncated-zip.zip", NULL, NULL },
+		{ "MDMDiagReport.xml", NULL, "UTF-8" },   /* Windows-1252 bytes declared UTF-8 */
+		{ "binary-garbage.log", "failed", "binary data at offset" },
+		{ "huge-sparse.log", "failed", "exceeds the limit" },
+	};
+	unsigned char *buf;
+	size_t n, i;
+	char sql[512], *out;
+	FILE *p;
+	char line[1024];
+	int fd;
+
+	ck_assert_int_eq(mkdir(tpath("in"), 0755), 0);
+	write_file(tpath("in/IntuneManagementExtension.log"), cm, sizeof(cm) - 1);
+	copy("tests/data/text/setupact.log", "in/setupact.log");
+	buf = apd_test_slurp(apd_test_src("tests/data/bundle/mszip.cab"), &n);
+	ck_assert_ptr_nonnull(buf);
+	write_file(tpath("in/truncated-cab.cab"), buf, n * 2 / 3);
+	free(buf);
+	buf = apd_test_slurp(apd_test_src("samples/DiagLogs-CONTOSO-PC01-20251001T101010Z.zip"), &n);
+	ck_assert_ptr_nonnull(buf);
+	write_file(tpath("in/truncated-zip.zip"), buf, n / 2);
+	free(buf);
+	{
+		static const char x[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
+		    "<MDMEnterpriseDiagnosticsReport>\r\n<SystemInformation>\r\n"
+		    "<DeviceName>CAF\xC9-PC</DeviceName>\r\n</SystemInformation>\r\n"
+		    "</MDMEnterpriseDiagnosticsReport>\r\n";
+		write_file(tpath("in/MDMDiagReport.xml"), x, sizeof(x) - 1);
+	}
+	copy("tests/data/text/binary-garbage.log", "in/binary-garbage.log");
+	fd = open(tpath("in/huge-sparse.log"), O_CREAT | O_WRONLY, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 2147483648LL), 0);
+	close(fd);
+
+	ck_assert_int_eq(run(&out, "analyze in --db bad.db"), 4);
+	ck_assert_ptr_nonnull(strstr(out, "Sources with problems"));
+	free(out);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(sql, sizeof(sql), "sqlite3 '%s' \"SELECT status || '|' || coalesce(error, '') "
+		    "FROM source WHERE path = '%s'\"", tpath("bad.db"), want[i].path);
+		p = popen(sql, "r");
+		ck_assert_ptr_nonnull(p);
+		ck_assert_msg(fgets(line, sizeof(line), p) != NULL, "%s not in the index", want[i].path);
+		pclose(p);
+		if (want[i].status)
+			ck_assert_msg(strncmp(line, want[i].status, strlen(want[i].status)) == 0,
+			    "%s: %s", want[i].path, line);
+		else
+			ck_assert_msg(strncmp(line, "ok|", 3) != 0, "%s: %s", want[i].path, line);
+		/* the error names the file */
+		ck_assert_msg(strstr(line, want[i].path) != NULL, "%s: error does not name it: %s",
+		    want[i].path, line);
+		if (want[i].needle)
+			ck_assert_msg(strstr(line, want[i].needle) != NULL, "%s: %s", want[i].path, line);
+	}
+	/* the good files are all there */
+	snprintf(sql, sizeof(sql), "sqlite3 '%s' \"SELECT count(*) FROM source WHERE status = 'ok' "
+	    "AND path IN ('IntuneManagementExtension.log', 'setupact.log')\"", tpath("bad.db"));
+	p = popen(sql, "r");
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+	pclose(p);
+	ck_assert_str_eq(line, "2\n");
+	/* and the entries read from the truncated zip before the cut are indexed */
+	snprintf(sql, sizeof(sql), "sqlite3 '%s' \"SELECT count(*) > 0 FROM source WHERE "
+	    "path LIKE 'truncated-zip.zip!%%' AND status = 'ok'\"", tpath("bad.db"));
+	p = popen(sql, "r");
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+	pclose(p);
+	ck_assert_str_eq(line, "1\n");
+}
+END_TEST
+
+/* A single plain file is an input too. */
+START_TEST(test_single_file)
+{
+	char *out;
+
+	copy("tests/data/text/setupact.log", "setupact.log");
+	ck_assert_int_eq(run(&out, "analyze setupact.log --json --db one.db"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"path\":\"setupact.log\",\"kind\":\"text\""));
+	free(out);
+}
+END_TEST
+
 static Suite *
 analyze_suite(void)
 {
@@ -349,6 +461,8 @@ analyze_suite(void)
 	tcase_add_test(tc, test_hostile_names_escaped);
 	tcase_add_test(tc, test_time_zone_end_to_end);
 	tcase_add_test(tc, test_samples);
+	tcase_add_test(tc, test_bad_inputs_together);
+	tcase_add_test(tc, test_single_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
