@@ -118,8 +118,9 @@ entry_block(void *ud, const void **p, size_t *n, struct apd_error *err)
 	if (r == ARCHIVE_EOF)
 		return APD_EOF;
 	if (r < ARCHIVE_WARN)
-		return apd_set_error(err, APD_FAILED, "%s: %s", es->path,
-		    archive_error_string(c->a) ? archive_error_string(c->a) : "cannot read the entry");
+		return apd_set_error(err, APD_FAILED, "%s: %s (near byte %lld of %s)", es->path,
+		    archive_error_string(c->a) ? archive_error_string(c->a) : "cannot read the entry",
+		    (long long)archive_filter_bytes(c->a, -1), c->path);
 	c->out_bytes += *n;
 	in_bytes = archive_filter_bytes(c->a, -1);
 	if (in_bytes < 1)
@@ -371,7 +372,8 @@ walk_archive(struct apd_walk *w, int fd, const struct item *it, int64_t id, cons
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			snprintf(errbuf, errlen, "%s: after %lu entries: %s", it->path, entries,
+			snprintf(errbuf, errlen, "%s: after %lu entries, near byte %lld: %s", it->path,
+			    entries, (long long)archive_filter_bytes(a, -1),
 			    archive_error_string(a) ? archive_error_string(a) : "unreadable");
 			rc = entries ? APD_WARN : APD_FAILED;
 			break;
