@@ -310,7 +310,8 @@ apd_test_find_regval(const struct apd_test_out *o, const char *key, const char *
 	size_t i;
 
 	for (i = 0; i < o->nrv; i++)
-		if (strcasecmp(o->rv[i].key, key) == 0 && strcasecmp(o->rv[i].name, name) == 0)
+		if (o->rv[i].name != NULL && strcasecmp(o->rv[i].key, key) == 0 &&
+		    strcasecmp(o->rv[i].name, name) == 0)
 			return &o->rv[i];
 	return NULL;
 }
