@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ struct apd_store {
 	unsigned nouter;
 	uint64_t pending;       /* rows since the last commit */
 	struct apd_fts *fts;    /* full-text index, built on a second thread */
+	double t_start;         /* when the store was created, for meta timing.* */
 	int rc;                 /* first fatal error, sticky */
 	struct apd_error err;
 };
@@ -403,6 +405,29 @@ apd_store_catalog(struct apd_store *st)
 
 /* ---- life cycle ---- */
 
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Record how long a phase took, as meta timing.<phase>_ms. */
+static void
+timing(struct apd_store *st, const char *phase, double *t)
+{
+	char key[64], val[32];
+	double t2 = now_ms();
+
+	snprintf(key, sizeof(key), "timing.%s_ms", phase);
+	snprintf(val, sizeof(val), "%.0f", t2 - *t);
+	*t = t2;
+	if (st->stmt[S_META])
+		apd_store_set_meta(st, key, val);
+}
+
 int
 apd_store_create(struct apd_store **out, const char *path, const struct apd_limits *lim,
     struct apd_error *err)
@@ -416,6 +441,7 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 	if (st == NULL)
 		return apd_set_error(err, APD_FATAL, "out of memory");
 	st->lim = lim;
+	st->t_start = now_ms();
 	st->path = strdup(path);
 	st->tmp_path = malloc(n + sizeof(".partial"));
 	if (st->path == NULL || st->tmp_path == NULL) {
@@ -478,16 +504,25 @@ apd_store_set_meta(struct apd_store *st, const char *key, const char *value)
 int
 apd_store_finish(struct apd_store *st, struct apd_error *err)
 {
+	double t = st->t_start;
 	int i;
 
 	if (st->rc != APD_OK) {
 		*err = st->err;
 		return st->rc;
 	}
+	timing(st, "load", &t);
+	/* derivation looks values up by key and name */
+	if (exec(st, "PRAGMA threads=2; CREATE INDEX reg_value_key ON reg_value(key, name)")) {
+		*err = st->err;
+		return APD_FATAL;
+	}
+	timing(st, "reg_index", &t);
 	if (apd_derive_all(st->db, &st->err) != APD_OK) {
 		*err = st->err;
 		return APD_FATAL;
 	}
+	timing(st, "derive", &t);
 	if (exec(st, "COMMIT")) {
 		*err = st->err;
 		return APD_FATAL;
@@ -498,15 +533,19 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 		return apd_set_error(err, APD_FATAL, "%s: detach: %s", st->tmp_path,
 		    sqlite3_errmsg(st->db));
 	st->fts = apd_fts_free(st->fts);
+	timing(st, "fts_wait_copy", &t);
 	/* sorting for CREATE INDEX may use the second core now */
 	if (exec(st, "PRAGMA threads=2; BEGIN;"
 	    "CREATE INDEX event_ts ON event(ts_utc);"
 	    "CREATE INDEX event_source ON event(source_id, seq);"
 	    "CREATE INDEX event_eid ON event(event_id) WHERE event_id IS NOT NULL;"
-	    "CREATE INDEX reg_value_key ON reg_value(key, name);"
 	    "CREATE INDEX fact_name ON fact(name);"
-	    "CREATE INDEX source_path ON source(path);"
-	    "COMMIT")) {
+	    "CREATE INDEX source_path ON source(path);")) {
+		*err = st->err;
+		return APD_FATAL;
+	}
+	timing(st, "indexes", &t);
+	if (exec(st, "COMMIT")) {
 		*err = st->err;
 		return APD_FATAL;
 	}
