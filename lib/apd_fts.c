@@ -145,8 +145,9 @@ apd_fts_start(struct apd_fts **out, const char *index_path, struct apd_error *er
 	*out = f;
 	if (unlink(f->path) != 0 && errno != ENOENT)
 		return apd_set_errno(err, APD_FATAL, errno, "%s: cannot remove", f->path);
-	if (sqlite3_open_v2(f->path, &f->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK || run_sql(f, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
+	if (sqlite3_open_v2(f->path, &f->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    run_sql(f, "PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
 	    "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-32768") != APD_OK ||
 	    run_sql(f, fts_ddl) != APD_OK)
 		return apd_set_error(err, APD_FATAL, "%s: %s", f->path, f->errmsg);

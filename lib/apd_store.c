@@ -455,8 +455,9 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 		apd_store_free(st);
 		return APD_FATAL;
 	}
+	/* each connection is used by one thread only: no per-call mutex */
 	if (sqlite3_open_v2(st->tmp_path, &st->db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		apd_set_error(err, APD_FATAL, "%s: cannot create the index: %s", st->tmp_path,
 		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		apd_store_free(st);
@@ -465,7 +466,7 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 	st->sink.vt = &store_sink_vt;
 	st->sink.ud = st;
 	/* a fresh file that is renamed into place only when complete: no journal needed */
-	if (exec(st, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
+	if (exec(st, "PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
 	    "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-32768; PRAGMA temp_store=FILE") ||
 	    exec(st, apd_schema_sql) || exec(st, "PRAGMA user_version=1") || exec(st, "BEGIN")) {
 		*err = st->err;
