@@ -30,7 +30,7 @@ enum apd_tz {
 	                        converts these once the bundle's zone is known. */
 };
 
-/* Windows event levels; CMTrace types map onto them (apd_level_from_cmtrace). */
+/* Windows event levels; CMTrace types map onto them (see apd_parse_cmtrace.c). */
 enum apd_level {
 	APD_LVL_NONE = 0,
 	APD_LVL_CRITICAL = 1,

@@ -72,6 +72,8 @@ apd_stream_open(struct apd_stream *s, apd_block_fn next, void *ud, const char *n
 		take = APD_STREAM_HEAD - s->head_len;
 		if (take > n)
 			take = n;
+		if (s->head_block == 0)
+			s->head_block = n;
 		memcpy(s->head + s->head_len, p, take);
 		s->head_len += take;
 		if (take < n) {
@@ -103,13 +105,19 @@ apd_stream_block(struct apd_stream *s, const void **p, size_t *n)
 	int rc;
 
 	if (!s->head_given) {
-		s->head_given = true;
-		if (s->head_len) {
-			*p = s->head;
-			*n = s->head_len;
-			s->pos += *n;
+		if (s->head_pos < s->head_len) {
+			size_t take = s->head_len - s->head_pos;
+			if (s->head_block && take > s->head_block)
+				take = s->head_block;
+			*p = s->head + s->head_pos;
+			*n = take;
+			s->head_pos += take;
+			s->pos += take;
+			if (s->head_pos == s->head_len)
+				s->head_given = true;
 			return APD_OK;
 		}
+		s->head_given = true;
 	}
 	if (s->cur_len) {
 		*p = s->cur;
@@ -138,15 +146,16 @@ apd_stream_read(struct apd_stream *s, void *buf, size_t cap)
 	int rc;
 
 	while (got < cap) {
-		if (!s->head_given && s->head_len) {
+		if (!s->head_given && s->head_pos < s->head_len) {
 			/* hand out the head piecewise */
-			take = s->head_len - (size_t)s->pos;
+			take = s->head_len - s->head_pos;
 			if (take > cap - got)
 				take = cap - got;
-			memcpy((char *)buf + got, s->head + s->pos, take);
+			memcpy((char *)buf + got, s->head + s->head_pos, take);
 			got += take;
+			s->head_pos += take;
 			s->pos += take;
-			if (s->pos == s->head_len)
+			if (s->head_pos == s->head_len)
 				s->head_given = true;
 			continue;
 		}

@@ -46,6 +46,10 @@ struct apd_stream {
 	unsigned char *head;        /* first bytes, for bids (owned) */
 	size_t head_len;
 	bool head_given;            /* head already handed out by block/read */
+	size_t head_pos;            /* how much of the head block() has handed out */
+	size_t head_block;          /* the provider's first block size: the head is handed
+	                               out in pieces this large, so block boundaries in
+	                               small inputs are the provider's, as in a real read */
 	const unsigned char *cur;   /* rest of the current provider block */
 	size_t cur_len;
 	int state;                  /* APD_OK, APD_EOF or the failure code */

@@ -218,6 +218,7 @@ apd_lines_init(struct apd_lines *lr, struct apd_stream *in, size_t max_line)
 	h = apd_stream_head(in, &hl);
 	lr->enc = apd_enc_sniff(h, hl, &bom);
 	lr->next_offset = bom;
+	lr->bom_left = bom;
 	/* UTF-16 needs two bytes per character, plus the line end */
 	apd_buf_init(&lr->raw, (lr->enc >= APD_ENC_UTF16LE ? 2 * max_line : max_line) + 8);
 	apd_buf_init(&lr->out, 3 * max_line + 8);
@@ -244,9 +245,10 @@ fill(struct apd_lines *lr)
 	lr->blk = p;
 	lr->blk_len = n;
 	lr->blk_pos = 0;
-	if (lr->in->pos == n && lr->next_offset) {
-		/* first block: skip the BOM */
-		lr->blk_pos = (size_t)(lr->next_offset < n ? lr->next_offset : n);
+	if (lr->bom_left) {
+		/* the BOM may be split across the first blocks */
+		lr->blk_pos = lr->bom_left < n ? lr->bom_left : n;
+		lr->bom_left -= lr->blk_pos;
 	}
 	return APD_OK;
 }

@@ -52,6 +52,7 @@ struct apd_lines {
 	uint64_t lineno;            /* 1-based number of the line last returned */
 	uint64_t offset;            /* raw byte offset of the line last returned */
 	uint64_t next_offset;
+	size_t bom_left;            /* BOM bytes still to skip */
 	bool eof;
 	unsigned char u16_prev[2];  /* last two raw bytes of a UTF-16 line */
 	uint64_t u16_count;         /* raw bytes of the current UTF-16 line */

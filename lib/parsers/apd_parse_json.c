@@ -1039,7 +1039,7 @@ run(struct apd_parse *ps)
 	size_t hlen, bom, n, skip;
 	uint64_t cap = ps->lim->max_json_bytes;
 	size_t doc_cap;
-	bool over = false, first = true;
+	bool over = false;
 	int rc;
 
 	memset(&j, 0, sizeof(j));
@@ -1069,11 +1069,9 @@ run(struct apd_parse *ps)
 			over = true;
 		}
 		j.raw += n;
-		skip = 0;
-		if (first) {
-			skip = bom < n ? bom : n;
-			first = false;
-		}
+		/* the BOM may be split across the first blocks */
+		skip = bom < n ? bom : n;
+		bom -= skip;
 		rc = decode_chk(&j, p + skip, n - skip, false);
 		if (rc == APD_OK)
 			rc = feed(&j);
