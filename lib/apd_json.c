@@ -83,7 +83,9 @@ apd_jw_open(struct apd_jw *w, const char *key, char bracket)
 		w->rc = APD_FAILED;
 		return;
 	}
-	w->first[++w->depth] = true;
+	w->depth++;
+	w->first[w->depth] = true;
+	w->close[w->depth] = bracket == '[' ? ']' : '}';
 }
 
 void
@@ -94,21 +96,34 @@ apd_jw_close(struct apd_jw *w, char bracket)
 		w->depth--;
 }
 
-void
-apd_jw_begin(struct apd_jw *w, struct apd_buf *b)
+/* Start writing a top-level value that opens with bracket ('{' or '['). */
+static void
+begin(struct apd_jw *w, struct apd_buf *b, char bracket)
 {
 	memset(w, 0, sizeof(*w));
 	w->b = b;
 	w->rc = APD_OK;
-	apd_jw_open(w, NULL, '{');
+	apd_jw_open(w, NULL, bracket);
 }
 
+void
+apd_jw_begin(struct apd_jw *w, struct apd_buf *b)
+{
+	begin(w, b, '{');
+}
+
+void
+apd_jw_begin_array(struct apd_jw *w, struct apd_buf *b)
+{
+	begin(w, b, '[');
+}
+
+/* Close every level still open with its own bracket; returns the first failure or APD_OK. */
 int
 apd_jw_end(struct apd_jw *w)
 {
-	while (w->depth > 1)
-		apd_jw_close(w, '}');
-	apd_jw_close(w, '}');
+	while (w->depth > 0)
+		apd_jw_close(w, w->close[w->depth]);
 	return w->rc;
 }
 

@@ -149,6 +149,48 @@ START_TEST(test_json_writer)
 }
 END_TEST
 
+START_TEST(test_json_writer_array)
+{
+	struct apd_buf b;
+	struct apd_jw w;
+
+	apd_buf_init(&b, 1024);
+	apd_jw_begin_array(&w, &b);
+	ck_assert_int_eq(apd_jw_end(&w), APD_OK);
+	ck_assert_str_eq(b.p, "[]");
+
+	/* elements without keys; apd_jw_end() closes the open levels with their own brackets */
+	apd_buf_reset(&b);
+	apd_jw_begin_array(&w, &b);
+	apd_jw_str(&w, NULL, apd_sv_cstr("a\"b"));
+	apd_jw_int(&w, NULL, 7);
+	apd_jw_str(&w, NULL, apd_sv("", 0));
+	apd_jw_open(&w, NULL, '{');
+	apd_jw_bool(&w, "ok", true);
+	apd_jw_open(&w, "l", '[');
+	apd_jw_str(&w, NULL, APD_SV_NULL);
+	ck_assert_int_eq(apd_jw_end(&w), APD_OK);
+	ck_assert_str_eq(b.p, "[\"a\\\"b\",7,\"\",{\"ok\":true,\"l\":[null]}]");
+	ck_assert_int_eq(w.depth, 0);
+
+	/* an object whose inner array is left open is closed correctly as well */
+	apd_buf_reset(&b);
+	apd_jw_begin(&w, &b);
+	apd_jw_open(&w, "l", '[');
+	apd_jw_str(&w, NULL, apd_sv_cstr("x"));
+	ck_assert_int_eq(apd_jw_end(&w), APD_OK);
+	ck_assert_str_eq(b.p, "{\"l\":[\"x\"]}");
+
+	/* the buffer's cap is reported by apd_jw_end() */
+	apd_buf_done(&b);
+	apd_buf_init(&b, 4);
+	apd_jw_begin_array(&w, &b);
+	apd_jw_str(&w, NULL, apd_sv_cstr("long"));
+	ck_assert_int_eq(apd_jw_end(&w), APD_FAILED);
+	apd_buf_done(&b);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -162,6 +204,7 @@ core_suite(void)
 	tcase_add_test(tc, test_lines_utf16le_blocks);
 	tcase_add_test(tc, test_lines_cut_at_limit);
 	tcase_add_test(tc, test_json_writer);
+	tcase_add_test(tc, test_json_writer_array);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,19 +2,13 @@
  * apd_parse_mdmxml.c - MDMDiagReport.xml, the XML report of
  * MdmDiagnosticsTool.exe (DOMAIN.md §1.5).
  *
- * The report is read with libxml2's SAX2 push parser, fed piece by piece
- * from apd_stream_block(), so memory stays bounded whatever the size of the
- * file: only the path of open elements, the text of the innermost element
- * and the values of the record being assembled (one enrollment, one MSI
- * package, one error-log entry) are held.  No tree is built.
- *
- * The parser is hardened against hostile input: no network
- * (XML_PARSE_NONET), no DTD loading, no entity substitution, and any entity
- * declaration stops the parse before a reference can be expanded (billion
- * laughs, external entities).  The document is capped at lim->max_xml_bytes
- * and lim->max_xml_depth.  libxml2 reports errors to a structured handler on
- * this parser's context only; nothing is printed and no global handler is
- * touched.
+ * The report is read through apd_xml.c: libxml2's SAX2 push parser, fed
+ * piece by piece from the stream and hardened against hostile input (no
+ * network, no DTD, no entities, lim->max_xml_bytes and lim->max_xml_depth,
+ * nothing printed).  Memory stays bounded whatever the size of the file:
+ * only the path of open elements, the text of the innermost element and the
+ * values of the record being assembled (one enrollment, one MSI package, one
+ * error-log entry) are held.  No tree is built.
  *
  * What is extracted, and under which fact names, is documented in
  * docs/sources/mdmxml.md.
@@ -24,28 +18,18 @@
 #include "apd_buf.h"
 #include "apd_json.h"
 #include "apd_parser.h"
-#include "apd_text.h"
 #include "apd_time.h"
+#include "apd_xml.h"
 
-#include <libxml/parser.h>
-#include <libxml/parserInternals.h>
-#include <libxml/tree.h>
-#include <libxml/xmlerror.h>
-
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define ROOT_NAME    "MDMEnterpriseDiagnosticsReport"
-#define FEED_CHUNK   (64u * 1024)        /* bytes handed to libxml2 at once */
 #define MAX_VALUE    (64u * 1024)        /* text kept of one element */
 #define MAX_RECORD   (1024u * 1024)      /* values kept of one record */
 #define MAX_JSON     (8u * 1024 * 1024)  /* event.data of one record */
-#define MAX_PATH     (64u * 1024)        /* names of the open elements */
-#define MAX_XML_WARN 20u                 /* libxml2 messages turned into warnings */
 #define MAX_RECS     4                   /* records open at once (ErrorLog > SubComponent) */
 
 /* Kinds of record: an element whose leaf values are collected, then emitted at its end. */
@@ -68,25 +52,8 @@ struct rec {
 	unsigned nsub;           /* REC_ERRORLOG: SubComponents seen */
 };
 
-/* Why parsing stopped early (besides a libxml2 fatal error). */
-enum stop_why {
-	STOP_NONE = 0,
-	STOP_SINK,       /* a sink callback returned non-OK, or out of memory */
-	STOP_DEPTH,      /* deeper than lim->max_xml_depth */
-	STOP_BYTES,      /* larger than lim->max_xml_bytes */
-	STOP_ENTITY,     /* an entity declaration */
-	STOP_ROOT,       /* the root element is not ROOT_NAME */
-	STOP_PATH        /* element names longer than MAX_PATH in total */
-};
-
 struct mdm {
-	struct apd_parse *ps;
-	xmlParserCtxtPtr ctxt;
-	unsigned depth;            /* open elements; the root is depth 1 */
-	unsigned max_depth;
-	struct apd_buf path;       /* "/Root/A/B" of the open elements */
-	size_t *path_end;          /* path.n after element d was pushed, [0..max_depth] */
-	bool *has_child;           /* element d has a child element */
+	struct apd_xml x;          /* the reader: depth, path, emitting */
 	struct apd_buf text;       /* text of the innermost open element */
 	bool text_cut;             /* a value was cut at MAX_VALUE (warned once) */
 	struct rec recs[MAX_RECS];
@@ -98,95 +65,16 @@ struct mdm {
 	struct apd_buf msg;
 	struct apd_buf json;
 	unsigned n_enroll, n_msi, n_errorlog, n_expected;
-	unsigned long emitted;     /* facts and events emitted */
-	bool root_seen, root_ok;
 	bool rec_overflow_warned;
-	enum stop_why stop;
-	int sink_rc;               /* first non-OK sink code, or APD_FATAL on OOM */
-	bool fatal;                /* libxml2 reported a fatal error */
-	char why[512];             /* message of the first fatal error or stop */
-	uint64_t why_line;
-	unsigned n_xml_warn;       /* libxml2 messages passed on */
-	bool warned;               /* at least one warning was emitted */
-	uint64_t fed;              /* bytes handed to libxml2 */
-	bool terminating;          /* the end of input was handed to libxml2 */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
 
-/* The current line of the parser, 0 if unknown. */
-static uint64_t
-cur_line(const struct mdm *m)
-{
-	if (m->ctxt == NULL || m->ctxt->input == NULL || m->ctxt->input->line < 0)
-		return 0;
-	return (uint64_t)m->ctxt->input->line;
-}
-
-/* Approximate byte offset of the parser in the input. */
-static uint64_t
-cur_offset(const struct mdm *m)
-{
-	long n = m->ctxt ? xmlByteConsumed(m->ctxt) : -1;
-
-	return n < 0 ? 0 : (uint64_t)n;
-}
-
-/* Stop libxml2 (from a callback or between chunks) and remember why. */
-static void
-stop(struct mdm *m, enum stop_why why)
-{
-	if (m->stop == STOP_NONE)
-		m->stop = why;
-	if (m->ctxt)
-		xmlStopParser(m->ctxt);
-}
-
-/* Pass a sink code on: anything but APD_OK stops the parse. Returns rc. */
-static int
-sink_rc(struct mdm *m, int rc)
-{
-	if (rc != APD_OK) {
-		if (m->sink_rc == APD_OK)
-			m->sink_rc = rc;
-		stop(m, STOP_SINK);
-	}
-	return rc;
-}
-
-/* A buffer operation failed: APD_FATAL (out of memory) stops everything. */
+/* A buffer operation failed: APD_FATAL (out of memory) stops everything. Returns rc. */
 static int
 buf_rc(struct mdm *m, int rc)
 {
-	if (rc == APD_FATAL) {
-		apd_set_error(m->ps->err, APD_FATAL, "%s: out of memory", m->ps->path);
-		return sink_rc(m, APD_FATAL);
-	}
-	return rc;
-}
-
-static int warn(struct mdm *m, uint64_t line, const char *fmt, ...) APD_PRINTF(3, 4);
-
-/* Emit a warning and remember that one was emitted. Returns the sink code. */
-static int
-warn(struct mdm *m, uint64_t line, const char *fmt, ...)
-{
-	char msg[768];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	m->warned = true;
-	return sink_rc(m, apd_emit_warn(m->ps->sink, line, cur_offset(m), "%s", msg));
-}
-
-/* Emit a fact; returns the sink code. */
-static int
-emit_fact(struct mdm *m, struct apd_sv name, struct apd_sv value)
-{
-	m->emitted++;
-	return sink_rc(m, apd_emit_fact(m->ps->sink, name, value));
+	return rc == APD_FATAL ? apd_xml_oom(&m->x) : rc;
 }
 
 /*
@@ -204,15 +92,7 @@ fact2(struct mdm *m, const char *prefix, const char *suffix, struct apd_sv value
 		return rc;
 	if (rc != APD_OK)
 		return APD_OK;
-	return emit_fact(m, apd_buf_sv(&m->name), value);
-}
-
-/* Emit an event; returns the sink code. */
-static int
-emit_event(struct mdm *m, const struct apd_event *ev)
-{
-	m->emitted++;
-	return sink_rc(m, apd_emit_event(m->ps->sink, ev));
+	return apd_xml_fact(&m->x, apd_buf_sv(&m->name), value);
 }
 
 /* Does a view equal an ASCII string, ignoring case? */
@@ -228,13 +108,14 @@ sv_ieq(struct apd_sv a, const char *b)
 static bool
 parse_int(struct apd_sv s, int64_t *out)
 {
-	const char *p = s.p, *e = s.p + s.n;
+	const char *p = s.p, *e;
 	bool neg = false;
 	uint64_t v = 0;
 	unsigned digits = 0;
 
-	if (p == NULL)
+	if (p == NULL)   /* an absent value: no arithmetic on the NULL pointer */
 		return false;
+	e = s.p + s.n;
 	while (p < e && (*p == ' ' || *p == '\t'))
 		p++;
 	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
@@ -400,8 +281,8 @@ rec_add(struct mdm *m, struct rec *r, const char *relpath, size_t rlen, struct a
 	r->overflow = true;
 	if (!m->rec_overflow_warned) {
 		m->rec_overflow_warned = true;
-		warn(m, r->line, "record starting here holds more than 1 MiB of values; the rest were "
-		    "dropped");
+		apd_xml_warn(&m->x, r->line, "record starting here holds more than 1 MiB of values; "
+		    "the rest were dropped");
 	}
 }
 
@@ -430,7 +311,7 @@ finish_enrollment(struct mdm *m, const struct rec *r)
 	m->n_enroll++;
 	while ((k = leaf_next(r, &pos, &v)) != NULL)
 		if (fact2(m, prefix, k, v) != APD_OK)
-			return m->sink_rc;
+			return m->x.sink_rc;
 	return APD_OK;
 }
 
@@ -451,7 +332,7 @@ finish_dma(struct mdm *m, const struct rec *r)
 		if (strchr(k, '.') && strncasecmp(k, "ProtectedInformation.", 21) != 0)
 			continue;
 		if (fact2(m, prefix, k, v) != APD_OK)
-			return m->sink_rc;
+			return m->x.sink_rc;
 	}
 	return APD_OK;
 }
@@ -483,7 +364,7 @@ expected_list(const char *relpath, size_t *len)
 static int
 emit_expected(struct mdm *m, const struct rec *r, const char *relpath, struct apd_sv v)
 {
-	const char *list, *p = v.p, *e = v.p + v.n, *q;
+	const char *list, *p = v.p ? v.p : "", *e = p + v.n, *q;
 	size_t llen;
 	struct apd_event ev;
 	struct apd_sv item;
@@ -525,8 +406,8 @@ emit_expected(struct mdm *m, const struct rec *r, const char *relpath, struct ap
 		ev.line = r->line;
 		ev.offset = r->offset;
 		m->n_expected++;
-		if (emit_event(m, &ev) != APD_OK)
-			return m->sink_rc;
+		if (apd_xml_event(&m->x, &ev) != APD_OK)
+			return m->x.sink_rc;
 	}
 	return APD_OK;
 }
@@ -541,9 +422,9 @@ finish_firstsync(struct mdm *m, const struct rec *r)
 
 	while ((k = leaf_next(r, &pos, &v)) != NULL) {
 		if (fact2(m, "firstsync.", k, v) != APD_OK)
-			return m->sink_rc;
+			return m->x.sink_rc;
 		if (emit_expected(m, r, k, v) != APD_OK)
-			return m->sink_rc;
+			return m->x.sink_rc;
 	}
 	return APD_OK;
 }
@@ -616,7 +497,7 @@ finish_subcomp(struct mdm *m, const struct rec *r, bool partial)
 	ev.line = r->line;
 	ev.offset = r->offset;
 	m->n_errorlog++;
-	return emit_event(m, &ev);
+	return apd_xml_event(&m->x, &ev);
 }
 
 /*
@@ -645,7 +526,7 @@ finish_errorlog(struct mdm *m, const struct rec *r, bool partial)
 		if (strcasecmp(k, "Component") == 0)
 			continue;
 		if (fact2(m, prefix, k, v) != APD_OK)
-			return m->sink_rc;
+			return m->x.sink_rc;
 	}
 	apd_buf_reset(&m->msg);
 	if ((rc = buf_rc(m, apd_buf_printf(&m->msg, "ErrorLog %.*s", (int)comp.n,
@@ -666,7 +547,7 @@ finish_errorlog(struct mdm *m, const struct rec *r, bool partial)
 	ev.line = r->line;
 	ev.offset = r->offset;
 	m->n_errorlog++;
-	return emit_event(m, &ev);
+	return apd_xml_event(&m->x, &ev);
 }
 
 /* One MSI package (Details): an event stamped with its CreationTime. Returns the sink code. */
@@ -739,7 +620,7 @@ finish_msi(struct mdm *m, const struct rec *r, bool partial)
 	ev.line = r->line;
 	ev.offset = r->offset;
 	m->n_msi++;
-	return emit_event(m, &ev);
+	return apd_xml_event(&m->x, &ev);
 }
 
 /* Emit the innermost record (partial: cut by an error) and close it. Returns the sink code. */
@@ -749,7 +630,7 @@ rec_pop(struct mdm *m, bool partial)
 	struct rec *r = &m->recs[m->nrecs - 1];
 	int rc = APD_OK;
 
-	if (m->sink_rc == APD_OK) {
+	if (m->x.sink_rc == APD_OK) {
 		switch (r->kind) {
 		case REC_ENROLLMENT: rc = finish_enrollment(m, r); break;
 		case REC_DMA: rc = finish_dma(m, r); break;
@@ -775,100 +656,50 @@ rec_push(struct mdm *m, enum rec_kind kind)
 	r = &m->recs[m->nrecs++];
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;
-	r->depth = m->depth;
-	r->line = cur_line(m);
-	r->offset = cur_offset(m);
+	r->depth = m->x.depth;
+	r->line = apd_xml_line(&m->x);
+	r->offset = apd_xml_offset(&m->x);
 	apd_buf_init(&r->leaves, MAX_RECORD);
 }
 
-/* ---- the element path --------------------------------------------------- */
+/* ---- callbacks of the XML reader ---------------------------------------- */
 
 /* Is the element at depth d "/ROOT/<rel>" (case-insensitive)? */
 static bool
-path_is(const struct mdm *m, unsigned d, const char *rel)
+path_is(const struct apd_xml *x, unsigned d, const char *rel)
 {
-	size_t rl = strlen(rel), want = 1 + sizeof(ROOT_NAME) - 1 + 1 + rl;
+	struct apd_sv p = apd_xml_path(x, 1, d);
 
-	if (d == 0 || d > m->depth || m->path_end[d] != want)
-		return false;
-	return strncasecmp(m->path.p + 1 + sizeof(ROOT_NAME), rel, rl) == 0;
+	return p.p && p.n == strlen(rel) && strncasecmp(p.p, rel, p.n) == 0;
 }
 
-/* The name of the element at depth d (not NUL-terminated). */
-static struct apd_sv
-path_name(const struct mdm *m, unsigned d)
-{
-	size_t s = m->path_end[d - 1] + 1;
-
-	return apd_sv(m->path.p + s, m->path_end[d] - s);
-}
-
-/* ---- SAX callbacks ------------------------------------------------------ */
-
-/* SAX start tag: track depth and path, check the root, open records. */
+/* Start tag: a new value; open records, reset MSI context. */
 static void
-on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
-    int nb_ns, const xmlChar **ns, int nb_attr, int nb_def, const xmlChar **attrs)
+on_start(struct apd_xml *x, const char *nm)
 {
-	struct mdm *m = ud;
-	const char *nm = (const char *)localname;
+	struct mdm *m = x->ud;
+	unsigned d = x->depth;
 
-	(void)prefix; (void)uri; (void)nb_ns; (void)ns; (void)nb_attr; (void)nb_def; (void)attrs;
-	if (m->stop != STOP_NONE)
-		return;
-	if (m->depth + 1 > m->max_depth) {
-		snprintf(m->why, sizeof(m->why), "elements nested deeper than max_xml_depth (%u)",
-		    m->max_depth);
-		m->why_line = cur_line(m);
-		warn(m, m->why_line, "%s; parsing stopped", m->why);
-		stop(m, STOP_DEPTH);
-		return;
-	}
-	if (m->depth > 0)
-		m->has_child[m->depth] = true;
-	if (apd_buf_addc(&m->path, '/') != APD_OK || apd_buf_adds(&m->path, nm) != APD_OK) {
-		snprintf(m->why, sizeof(m->why), "element names nested beyond %u bytes", MAX_PATH);
-		m->why_line = cur_line(m);
-		warn(m, m->why_line, "%s; parsing stopped", m->why);
-		stop(m, STOP_PATH);
-		return;
-	}
-	m->depth++;
-	m->path_end[m->depth] = m->path.n;
-	m->has_child[m->depth] = false;
 	apd_buf_reset(&m->text);
-
-	if (m->depth == 1) {
-		m->root_seen = true;
-		if (strcasecmp(nm, ROOT_NAME) != 0) {
-			snprintf(m->why, sizeof(m->why), "the root element is <%.200s>, not <" ROOT_NAME ">",
-			    nm);
-			m->why_line = cur_line(m);
-			stop(m, STOP_ROOT);
-			return;
-		}
-		m->root_ok = true;
-		return;
-	}
-	if (m->depth == 2 && strcasecmp(nm, "FirstSyncData") == 0)
+	if (d == 2 && strcasecmp(nm, "FirstSyncData") == 0)
 		rec_push(m, REC_FIRSTSYNC);
-	else if (m->depth == 3 && path_is(m, 3, "Enrollments/Enrollment"))
+	else if (d == 3 && path_is(x, 3, "Enrollments/Enrollment"))
 		rec_push(m, REC_ENROLLMENT);
-	else if (m->depth == 3 && path_is(m, 3, "DeviceManagementAccount/Enrollment"))
+	else if (d == 3 && path_is(x, 3, "DeviceManagementAccount/Enrollment"))
 		rec_push(m, REC_DMA);
-	else if (m->depth == 3 && path_is(m, 3, "Diagnostics/ErrorLog"))
+	else if (d == 3 && path_is(x, 3, "Diagnostics/ErrorLog"))
 		rec_push(m, REC_ERRORLOG);
-	else if (m->depth == 4 && m->nrecs && m->recs[m->nrecs - 1].kind == REC_ERRORLOG &&
-	    path_is(m, 4, "Diagnostics/ErrorLog/SubComponent"))
+	else if (d == 4 && m->nrecs && m->recs[m->nrecs - 1].kind == REC_ERRORLOG &&
+	    path_is(x, 4, "Diagnostics/ErrorLog/SubComponent"))
 		rec_push(m, REC_SUBCOMP);
-	else if (m->depth == 4 &&
-	    path_is(m, 4, "EnterpriseDesktopAppManagementinfo/MsiInstallations/TargetedUser")) {
+	else if (d == 4 &&
+	    path_is(x, 4, "EnterpriseDesktopAppManagementinfo/MsiInstallations/TargetedUser")) {
 		apd_buf_reset(&m->user_sid);
 		apd_buf_reset(&m->pkg_type);
-	} else if (m->depth == 5 && path_is(m, 5,
+	} else if (d == 5 && path_is(x, 5,
 	    "EnterpriseDesktopAppManagementinfo/MsiInstallations/TargetedUser/Package"))
 		apd_buf_reset(&m->pkg_type);
-	else if (m->depth == 6 && path_is(m, 6,
+	else if (d == 6 && path_is(x, 6,
 	    "EnterpriseDesktopAppManagementinfo/MsiInstallations/TargetedUser/Package/Details"))
 		rec_push(m, REC_MSI);
 }
@@ -880,17 +711,18 @@ on_start(void *ud, const xmlChar *localname, const xmlChar *prefix, const xmlCha
 static void
 on_leaf(struct mdm *m, struct apd_sv nm, struct apd_sv value)
 {
-	unsigned d = m->depth;
+	unsigned d = m->x.depth;
 	struct rec *r = m->nrecs ? &m->recs[m->nrecs - 1] : NULL;
 	char sfx[160];
 	int64_t us;
 
 	if (r && r->depth < d) {
 		/* relpath: names below the record element, joined by '.' */
-		size_t s = m->path_end[r->depth] + 1, e = m->path_end[d], i;
+		struct apd_sv rel = apd_xml_path(&m->x, r->depth, d);
+		size_t i;
 
 		apd_buf_reset(&m->rel);
-		if (buf_rc(m, apd_buf_add(&m->rel, m->path.p + s, e - s)) != APD_OK)
+		if (buf_rc(m, apd_buf_add(&m->rel, rel.p, rel.n)) != APD_OK)
 			return;
 		for (i = 0; i < m->rel.n; i++)
 			if (m->rel.p[i] == '/')
@@ -898,7 +730,7 @@ on_leaf(struct mdm *m, struct apd_sv nm, struct apd_sv value)
 		rec_add(m, r, m->rel.p, m->rel.n, value);
 		return;
 	}
-	if (d == 3 && path_is(m, 2, "SystemInformation")) {
+	if (d == 3 && path_is(&m->x, 2, "SystemInformation")) {
 		snprintf(sfx, sizeof(sfx), "%.*s", (int)(nm.n < 120 ? nm.n : 120), nm.p);
 		if (fact2(m, "mdmdiag.system.", sfx, value) != APD_OK)
 			return;
@@ -937,195 +769,80 @@ on_leaf(struct mdm *m, struct apd_sv nm, struct apd_sv value)
 		return;
 	}
 	if (d == 5 && sv_ieq(nm, "UserSid") &&
-	    path_is(m, 4, "EnterpriseDesktopAppManagementinfo/MsiInstallations/TargetedUser")) {
+	    path_is(&m->x, 4, "EnterpriseDesktopAppManagementinfo/MsiInstallations/TargetedUser")) {
 		apd_buf_reset(&m->user_sid);
 		buf_rc(m, apd_buf_add(&m->user_sid, value.p, value.n));
 		return;
 	}
-	if (d == 6 && sv_ieq(nm, "Type") &&
-	    path_is(m, 5, "EnterpriseDesktopAppManagementinfo/MsiInstallations/TargetedUser/Package")) {
+	if (d == 6 && sv_ieq(nm, "Type") && path_is(&m->x, 5,
+	    "EnterpriseDesktopAppManagementinfo/MsiInstallations/TargetedUser/Package")) {
 		apd_buf_reset(&m->pkg_type);
 		buf_rc(m, apd_buf_add(&m->pkg_type, value.p, value.n));
 	}
 }
 
-/* SAX end tag: route a leaf value, close a record, pop the path. */
+/* End tag: route a leaf value, close a record. */
 static void
-on_end(void *ud, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+on_end(struct apd_xml *x)
 {
-	struct mdm *m = ud;
+	struct mdm *m = x->ud;
 
-	(void)localname; (void)prefix; (void)uri;
-	if (m->stop != STOP_NONE || m->depth == 0)
-		return;
-	if (!m->has_child[m->depth] && m->depth > 1)
-		on_leaf(m, path_name(m, m->depth), apd_sv(m->text.p ? m->text.p : "", m->text.n));
-	if (m->stop != STOP_NONE)
-		return;
-	if (m->nrecs && m->recs[m->nrecs - 1].depth == m->depth)
+	if (apd_xml_leaf(x) && x->depth > 1)
+		on_leaf(m, apd_xml_name(x, x->depth), apd_sv(m->text.p ? m->text.p : "", m->text.n));
+	if (m->nrecs && m->recs[m->nrecs - 1].depth == x->depth)
 		rec_pop(m, false);
-	m->path.n = m->path_end[m->depth - 1];
-	if (m->path.p)
-		m->path.p[m->path.n] = '\0';
-	m->depth--;
 	apd_buf_reset(&m->text);
 }
 
-/* SAX text and CDATA: collect a leaf's value, up to MAX_VALUE. */
+/* Text and CDATA: collect a leaf's value, up to MAX_VALUE. */
 static void
-on_text(void *ud, const xmlChar *ch, int len)
+on_text(struct apd_xml *x, const char *p, size_t n)
 {
-	struct mdm *m = ud;
-	size_t room, n = len > 0 ? (size_t)len : 0;
+	struct mdm *m = x->ud;
+	size_t room;
 
-	if (m->stop != STOP_NONE || m->depth == 0 || m->has_child[m->depth])
+	if (!apd_xml_leaf(x))
 		return;
 	room = MAX_VALUE - m->text.n;
 	if (n > room) {
 		n = room;
 		if (!m->text_cut) {
 			m->text_cut = true;
-			warn(m, cur_line(m), "a value longer than 64 KiB was cut");
+			apd_xml_warn(x, apd_xml_line(x), "a value longer than 64 KiB was cut");
 		}
 	}
 	if (n)
-		buf_rc(m, apd_buf_add(&m->text, ch, n));
+		buf_rc(m, apd_buf_add(&m->text, p, n));
 }
 
-/* Any entity declaration stops the parse: the report never has one. */
+/* The parse is over: emit the records an early stop left open, marked partial. */
 static void
-on_entity_decl(void *ud, const xmlChar *name, int type, const xmlChar *public_id,
-    const xmlChar *system_id, xmlChar *content)
+on_flush(struct apd_xml *x)
 {
-	struct mdm *m = ud;
+	struct mdm *m = x->ud;
 
-	(void)type; (void)public_id; (void)system_id; (void)content;
-	if (m->stop != STOP_NONE)
-		return;
-	snprintf(m->why, sizeof(m->why), "DTD entity declaration '%.100s' rejected", (const char *)name);
-	m->why_line = cur_line(m);
-	warn(m, m->why_line, "%s (entities are never expanded); parsing stopped", m->why);
-	stop(m, STOP_ENTITY);
+	while (m->nrecs)
+		rec_pop(m, true);
 }
 
-/* Only the five predefined entities exist; any other reference is an error. */
-static xmlEntityPtr
-on_get_entity(void *ud, const xmlChar *name)
-{
-	(void)ud;
-	return xmlGetPredefinedEntity(name);
-}
-
-/* Copy a libxml2 message onto one line, without the trailing newline. */
+/* Count facts at the end of a usable report. */
 static void
-one_line(char *out, size_t cap, const char *msg)
+on_summary(struct apd_xml *x)
 {
-	size_t i, j = 0;
+	struct mdm *m = x->ud;
+	char num[24];
 
-	for (i = 0; msg && msg[i] && j + 1 < cap; i++)
-		out[j++] = (msg[i] == '\n' || msg[i] == '\r') ? ' ' : msg[i];
-	while (j > 0 && out[j - 1] == ' ')
-		j--;
-	out[j] = '\0';
-}
-
-/*
- * libxml2's structured error handler (this context only): the first fatal
- * error is remembered for the result; errors become warnings (at most
- * MAX_XML_WARN).  Warnings of libxml2 itself are ignored.
- */
-#if LIBXML_VERSION >= 21200
-static void
-on_error(void *ud, const xmlError *e)
-#else
-static void
-on_error(void *ud, xmlErrorPtr e)
-#endif
-{
-	struct mdm *m = ud;
-	char msg[400];
-	uint64_t line = e->line > 0 ? (uint64_t)e->line : cur_line(m);
-
-	if (e->level == XML_ERR_WARNING || e->code == XML_ERR_USER_STOP)
-		return;
-	one_line(msg, sizeof(msg), e->message);
-	if (m->terminating && m->depth > 0) {
-		/* libxml2's push parser calls a cut file "Extra content at the end" */
-		struct apd_sv open = path_name(m, m->depth);
-
-		snprintf(msg, sizeof(msg), "document ends inside <%.*s> (%u elements left open; "
-		    "truncated file?)", (int)(open.n < 200 ? open.n : 200), open.p, m->depth);
-	}
-	if (e->level == XML_ERR_FATAL && !m->fatal) {
-		m->fatal = true;
-		if (m->stop == STOP_NONE) {
-			snprintf(m->why, sizeof(m->why), "XML error: %s", msg);
-			m->why_line = line;
-		}
-	}
-	if (m->n_xml_warn++ < MAX_XML_WARN && m->stop != STOP_SINK)
-		warn(m, line, "XML error: %s", msg);
+	snprintf(num, sizeof(num), "%u", m->n_enroll);
+	fact2(m, "mdmdiag.enrollments", "", apd_sv_cstr(num));
+	snprintf(num, sizeof(num), "%u", m->n_msi);
+	fact2(m, "mdmdiag.msi_installations", "", apd_sv_cstr(num));
+	snprintf(num, sizeof(num), "%u", m->n_errorlog);
+	fact2(m, "mdmdiag.errorlog_entries", "", apd_sv_cstr(num));
+	snprintf(num, sizeof(num), "%u", m->n_expected);
+	fact2(m, "firstsync.expected_items", "", apd_sv_cstr(num));
 }
 
 /* ---- bid ---------------------------------------------------------------- */
-
-/*
- * The first start tag of an XML head, 8-bit or UTF-16LE (narrowed to ASCII):
- * skips a BOM, the XML declaration, comments, processing instructions, a
- * DOCTYPE and white space.  Sets *decl if the head starts with "<?xml".
- * Returns the tag's length (from '<' to '>' or the end of the window), 0 if none.
- */
-static size_t
-first_tag(const struct apd_probe *pr, char *win, size_t cap, const char **tag, bool *decl)
-{
-	const unsigned char *h = pr->head;
-	size_t n = pr->len, i = 0, k = 0, t;
-	const char *e;
-
-	*decl = false;
-	if (n >= 2 && ((h[0] == 0xFF && h[1] == 0xFE) || (h[0] == '<' && h[1] == 0))) {
-		for (i = (h[0] == 0xFF) ? 2 : 0; i + 1 < n && k + 1 < cap; i += 2)
-			win[k++] = (h[i + 1] == 0 && h[i] != 0) ? (char)h[i] : '?';
-	} else {
-		if (n >= 3 && h[0] == 0xEF && h[1] == 0xBB && h[2] == 0xBF)
-			i = 3;
-		for (; i < n && k + 1 < cap; i++)
-			win[k++] = h[i] ? (char)h[i] : '?';
-	}
-	win[k] = '\0';
-	i = 0;
-	if (k >= 5 && memcmp(win, "<?xml", 5) == 0)
-		*decl = true;
-	for (;;) {
-		while (i < k && (win[i] == ' ' || win[i] == '\t' || win[i] == '\r' || win[i] == '\n'))
-			i++;
-		if (i >= k || win[i] != '<')
-			return 0;
-		if (i + 1 < k && win[i + 1] == '?') {
-			e = strstr(win + i, "?>");
-			if (e == NULL)
-				return 0;
-			i = (size_t)(e - win) + 2;
-		} else if (i + 3 < k && memcmp(win + i, "<!--", 4) == 0) {
-			e = strstr(win + i, "-->");
-			if (e == NULL)
-				return 0;
-			i = (size_t)(e - win) + 3;
-		} else if (i + 1 < k && win[i + 1] == '!') {
-			const char *gt = strchr(win + i, '>'), *br = strchr(win + i, '[');
-			if (br && gt && br < gt)
-				gt = strstr(br, "]>") ? strstr(br, "]>") + 1 : NULL;
-			if (gt == NULL)
-				return 0;
-			i = (size_t)(gt - win) + 1;
-		} else {
-			*tag = win + i;
-			for (t = i; t < k && win[t] != '>'; t++)
-				;
-			return t - i + (t < k ? 1 : 0);
-		}
-	}
-}
 
 /*
  * An XML declaration (after an optional BOM) and the root element
@@ -1139,14 +856,8 @@ bid(const struct apd_probe *pr)
 	const char *tag = NULL;
 	size_t tl, rl = sizeof(ROOT_NAME) - 1;
 	bool decl, name = apd_name_ieq(pr->name, "MDMDiagReport.xml");
-	bool u16 = pr->len >= 2 && ((pr->head[0] == 0xFF && pr->head[1] == 0xFE) ||
-	    (pr->head[0] == '<' && pr->head[1] == 0));
 
-	if (pr->len == 0)
-		return -1;
-	if (!u16 && apd_looks_binary(pr->head, pr->len < 4096 ? pr->len : 4096))
-		return -1;
-	tl = first_tag(pr, win, sizeof(win), &tag, &decl);
+	tl = apd_xml_head_tag(pr, win, sizeof(win), &tag, &decl);
 	if (tl > rl + 1 && strncmp(tag + 1, ROOT_NAME, rl) == 0 &&
 	    (tag[rl + 1] == '>' || tag[rl + 1] == ' ' || tag[rl + 1] == '\t' ||
 	    tag[rl + 1] == '\r' || tag[rl + 1] == '\n' || tag[rl + 1] == '/'))
@@ -1158,46 +869,16 @@ bid(const struct apd_probe *pr)
 
 /* ---- run ---------------------------------------------------------------- */
 
-/* Free everything run() set up; safe on a half-initialised state. */
-static void
-mdm_done(struct mdm *m)
-{
-	while (m->nrecs)
-		apd_buf_done(&m->recs[--m->nrecs].leaves);
-	apd_buf_done(&m->path);
-	apd_buf_done(&m->text);
-	apd_buf_done(&m->user_sid);
-	apd_buf_done(&m->pkg_type);
-	apd_buf_done(&m->rel);
-	apd_buf_done(&m->name);
-	apd_buf_done(&m->msg);
-	apd_buf_done(&m->json);
-	free(m->path_end);
-	free(m->has_child);
-	if (m->ctxt) {
-		/* an entity declaration makes libxml2 build a "SAX compat" document */
-		if (m->ctxt->myDoc)
-			xmlFreeDoc(m->ctxt->myDoc);
-		m->ctxt->myDoc = NULL;
-		xmlFreeParserCtxt(m->ctxt);
-	}
-}
-
-/* Count facts at the end of a report that had the right root. */
-static void
-emit_counts(struct mdm *m)
-{
-	char num[24];
-
-	snprintf(num, sizeof(num), "%u", m->n_enroll);
-	fact2(m, "mdmdiag.enrollments", "", apd_sv_cstr(num));
-	snprintf(num, sizeof(num), "%u", m->n_msi);
-	fact2(m, "mdmdiag.msi_installations", "", apd_sv_cstr(num));
-	snprintf(num, sizeof(num), "%u", m->n_errorlog);
-	fact2(m, "mdmdiag.errorlog_entries", "", apd_sv_cstr(num));
-	snprintf(num, sizeof(num), "%u", m->n_expected);
-	fact2(m, "firstsync.expected_items", "", apd_sv_cstr(num));
-}
+static const struct apd_xml_ops mdm_ops = {
+	.root = ROOT_NAME,
+	.root_icase = true,
+	.name_open = true,
+	.start = on_start,
+	.end = on_end,
+	.text = on_text,
+	.flush = on_flush,
+	.summary = on_summary,
+};
 
 /*
  * Parse the report into the sink.  Returns APD_OK, APD_WARN (malformed or
@@ -1208,113 +889,26 @@ static int
 run(struct apd_parse *ps)
 {
 	struct mdm m;
-	xmlSAXHandler sax;
-	const void *blk;
-	size_t n, take;
-	int rc = APD_OK, srv = APD_OK;
-	unsigned long usable;
-	bool abnormal;
-	const char *p;
-	char lim_s[32];
+	int rc;
 
 	memset(&m, 0, sizeof(m));
-	m.ps = ps;
-	m.max_depth = ps->lim->max_xml_depth ? ps->lim->max_xml_depth : 1;
-	apd_buf_init(&m.path, MAX_PATH);
 	apd_buf_init(&m.text, MAX_VALUE + 1);
 	apd_buf_init(&m.user_sid, 4096);
 	apd_buf_init(&m.pkg_type, 4096);
-	apd_buf_init(&m.rel, MAX_PATH);
-	apd_buf_init(&m.name, MAX_PATH + 512);
+	apd_buf_init(&m.rel, APD_XML_MAX_PATH);
+	apd_buf_init(&m.name, APD_XML_MAX_PATH + 512);
 	apd_buf_init(&m.msg, 256u * 1024);
 	apd_buf_init(&m.json, MAX_JSON);
-	m.path_end = calloc((size_t)m.max_depth + 2, sizeof(*m.path_end));
-	m.has_child = calloc((size_t)m.max_depth + 2, sizeof(*m.has_child));
-	if (m.path_end == NULL || m.has_child == NULL) {
-		mdm_done(&m);
-		return apd_set_error(ps->err, APD_FATAL, "%s: out of memory", ps->path);
-	}
-
-	memset(&sax, 0, sizeof(sax));
-	sax.initialized = XML_SAX2_MAGIC;
-	sax.startElementNs = on_start;
-	sax.endElementNs = on_end;
-	sax.characters = on_text;
-	sax.cdataBlock = on_text;
-	sax.entityDecl = on_entity_decl;
-	sax.getEntity = on_get_entity;
-	sax.serror = on_error;
-
-	xmlInitParser();
-	m.ctxt = xmlCreatePushParserCtxt(&sax, &m, NULL, 0, NULL);
-	if (m.ctxt == NULL) {
-		mdm_done(&m);
-		return apd_set_error(ps->err, APD_FATAL, "%s: out of memory", ps->path);
-	}
-	/* never XML_PARSE_NOENT, XML_PARSE_DTDLOAD or XML_PARSE_HUGE */
-	xmlCtxtUseOptions(m.ctxt, XML_PARSE_NONET);
-	m.ctxt->replaceEntities = 0;
-	m.ctxt->loadsubset = 0;
-	m.ctxt->validate = 0;
-
-	while (m.stop == STOP_NONE && !m.fatal) {
-		srv = apd_stream_block(ps->in, &blk, &n);
-		if (srv == APD_EOF) {
-			srv = APD_OK;
-			m.terminating = true;
-			xmlParseChunk(m.ctxt, NULL, 0, 1);
-			break;
-		}
-		if (srv != APD_OK)
-			break;
-		for (p = blk; n > 0 && m.stop == STOP_NONE && !m.fatal; p += take, n -= take) {
-			take = n < FEED_CHUNK ? n : FEED_CHUNK;
-			if (m.fed + take > ps->lim->max_xml_bytes)
-				take = (size_t)(ps->lim->max_xml_bytes - m.fed);
-			if (take > 0) {
-				xmlParseChunk(m.ctxt, p, (int)take, 0);
-				m.fed += take;
-			}
-			if (m.fed >= ps->lim->max_xml_bytes && n > take && m.stop == STOP_NONE &&
-			    !m.fatal) {
-				snprintf(lim_s, sizeof(lim_s), "%llu",
-				    (unsigned long long)ps->lim->max_xml_bytes);
-				snprintf(m.why, sizeof(m.why),
-				    "document larger than max_xml_bytes (%s bytes)", lim_s);
-				m.why_line = cur_line(&m);
-				warn(&m, m.why_line, "%s; parsing stopped", m.why);
-				stop(&m, STOP_BYTES);
-				break;
-			}
-		}
-	}
-
-	/* keep what was read: emit the records left open by an early stop */
+	rc = apd_xml_run(&m.x, &mdm_ops, ps, &m);
 	while (m.nrecs)
-		rec_pop(&m, true);
-	usable = m.emitted;
-	abnormal = m.stop != STOP_NONE || m.fatal;
-
-	if (m.sink_rc != APD_OK)
-		rc = m.sink_rc;
-	else if (srv != APD_OK)
-		rc = srv;                       /* the stream set ps->err */
-	else if (m.stop == STOP_ROOT)
-		rc = apd_set_error(ps->err, APD_FAILED, "%s:%llu: %s", ps->path,
-		    (unsigned long long)m.why_line, m.why);
-	else if (abnormal && (usable == 0 || !m.root_ok))
-		rc = apd_set_error(ps->err, APD_FAILED, "%s:%llu: %s", ps->path,
-		    (unsigned long long)m.why_line, m.why[0] ? m.why : "not well-formed XML");
-	else if (!m.root_seen)
-		rc = apd_set_error(ps->err, APD_FAILED, "%s: no root element", ps->path);
-	else
-		rc = abnormal || m.warned ? APD_WARN : APD_OK;
-	if (rc == APD_OK || rc == APD_WARN) {
-		emit_counts(&m);
-		if (m.sink_rc != APD_OK)
-			rc = m.sink_rc;
-	}
-	mdm_done(&m);
+		apd_buf_done(&m.recs[--m.nrecs].leaves);
+	apd_buf_done(&m.text);
+	apd_buf_done(&m.user_sid);
+	apd_buf_done(&m.pkg_type);
+	apd_buf_done(&m.rel);
+	apd_buf_done(&m.name);
+	apd_buf_done(&m.msg);
+	apd_buf_done(&m.json);
 	return rc;
 }
 
