@@ -101,20 +101,20 @@ apd_format_utc(char *out, int64_t us)
 	return n < 0 ? 0 : (size_t)n;
 }
 
-static bool
-num(const char **p, const char *e, unsigned digits, unsigned *out)
+bool
+apd_parse_digits(const char **p, const char *end, unsigned n, unsigned *out)
 {
 	unsigned v = 0, i;
 
-	if ((size_t)(e - *p) < digits)
+	if ((size_t)(end - *p) < n)
 		return false;
-	for (i = 0; i < digits; i++) {
+	for (i = 0; i < n; i++) {
 		char c = (*p)[i];
 		if (c < '0' || c > '9')
 			return false;
 		v = v * 10 + (unsigned)(c - '0');
 	}
-	*p += digits;
+	*p += n;
 	*out = v;
 	return true;
 }
@@ -122,17 +122,20 @@ num(const char **p, const char *e, unsigned digits, unsigned *out)
 bool
 apd_parse_iso(struct apd_sv s, int64_t *us)
 {
-	const char *p = s.p, *e = s.p + s.n;
+	const char *p = s.p, *e;
 	unsigned y, mo, d, h, mi, sec, frac = 0, nd = 0;
 
-	if (p == NULL)
+	if (p == NULL)   /* absent: no arithmetic on the NULL pointer */
 		return false;
-	if (!num(&p, e, 4, &y) || p >= e || *p++ != '-' || !num(&p, e, 2, &mo) || p >= e ||
-	    *p++ != '-' || !num(&p, e, 2, &d) || p >= e || (*p != ' ' && *p != 'T'))
+	e = s.p + s.n;
+	if (!apd_parse_digits(&p, e, 4, &y) || p >= e || *p++ != '-' ||
+	    !apd_parse_digits(&p, e, 2, &mo) || p >= e || *p++ != '-' ||
+	    !apd_parse_digits(&p, e, 2, &d) || p >= e || (*p != ' ' && *p != 'T'))
 		return false;
 	p++;
-	if (!num(&p, e, 2, &h) || p >= e || *p++ != ':' || !num(&p, e, 2, &mi) || p >= e ||
-	    *p++ != ':' || !num(&p, e, 2, &sec))
+	if (!apd_parse_digits(&p, e, 2, &h) || p >= e || *p++ != ':' ||
+	    !apd_parse_digits(&p, e, 2, &mi) || p >= e || *p++ != ':' ||
+	    !apd_parse_digits(&p, e, 2, &sec))
 		return false;
 	if (p < e && *p == '.') {
 		p++;

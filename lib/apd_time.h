@@ -41,6 +41,12 @@ size_t apd_format_utc(char *out, int64_t us);
 bool apd_parse_iso(struct apd_sv s, int64_t *us);
 
 /*
+ * Read exactly n ASCII digits at *p (before end) into *out and move *p past
+ * them; false, with *p and *out unchanged, if fewer than n digits are there.
+ */
+bool apd_parse_digits(const char **p, const char *end, unsigned n, unsigned *out);
+
+/*
  * A Windows time zone as stored in TIME_ZONE_INFORMATION and the registry
  * (HKLM\SYSTEM\CurrentControlSet\Control\TimeZoneInformation): UTC = local + bias.
  * The transition dates use SYSTEMTIME "day-of-week in month" rules:

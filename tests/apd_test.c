@@ -1,5 +1,5 @@
 /*
- * apd_test.c - the collecting sink and file helpers of apd_test.h.
+ * apd_test.c - the collecting sink, parse, lookup and file helpers of apd_test.h.
  */
 #include "apd_test.h"
 #include "apd_stream.h"
@@ -89,6 +89,10 @@ t_regval(void *ud, const struct apd_regval *r)
 		t->blob_len = r->blob_len;
 	}
 	t->line = r->line;
+	if (r->kind == APD_RV_TEXT && r->text.p != NULL && memchr(r->text.p, '\0', r->text.n))
+		o->nrv_text_nul++;
+	if (o->stop_after_regvals > 0 && o->nrv >= (size_t)o->stop_after_regvals)
+		return APD_FATAL;
 	return APD_OK;
 }
 
@@ -103,6 +107,8 @@ t_fact(void *ud, struct apd_sv name, struct apd_sv value)
 	o->facts[o->nfacts].hresult = 0;
 	o->facts[o->nfacts].line = 0;
 	o->nfacts++;
+	if (o->stop_after_facts > 0 && o->nfacts >= (size_t)o->stop_after_facts)
+		return APD_FATAL;
 	return APD_OK;
 }
 
@@ -272,6 +278,67 @@ apd_test_parse_file(const struct apd_parser *p, const char *path, struct apd_tes
 	return rc;
 }
 
+/* The name in-memory input is shown under: the input's, or the base name of rel. */
+static const char *
+input_name(const struct apd_test_input *in, const char *rel)
+{
+	return in->name ? in->name : base_name(rel);
+}
+
+int
+apd_test_parse_src(const struct apd_test_input *in, const char *rel, struct apd_test_out *o,
+    struct apd_error *err)
+{
+	apd_test_out_init(o);
+	return apd_test_parse_file(in->parser, apd_test_src(rel), o, err);
+}
+
+int
+apd_test_parse_src_mem(const struct apd_test_input *in, const char *rel,
+    const struct apd_limits *lim, size_t block, struct apd_test_out *o, struct apd_error *err)
+{
+	unsigned char *buf;
+	size_t n;
+	int rc;
+
+	buf = apd_test_slurp_src(rel, &n);
+	apd_test_out_init(o);
+	rc = apd_test_parse_mem_ex(in->parser, buf, n, input_name(in, rel), lim, block, o, err);
+	free(buf);
+	return rc;
+}
+
+void
+apd_test_src_in_blocks(const struct apd_test_input *in, const char *rel, const size_t *blocks,
+    size_t n, int want, void (*check)(const struct apd_test_out *o))
+{
+	struct apd_test_out o;
+	struct apd_error err;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(apd_test_parse_src_mem(in, rel, NULL, blocks[i], &o, &err), want);
+		check(&o);
+		apd_test_out_free(&o);
+	}
+}
+
+int
+apd_test_parse_buf(const struct apd_test_input *in, const void *buf, size_t n,
+    const struct apd_limits *lim, size_t block, struct apd_test_out *o, struct apd_error *err)
+{
+	ck_assert_msg(in->name != NULL, "a buffer needs the input's name");
+	apd_test_out_init(o);
+	return apd_test_parse_mem_ex(in->parser, buf, n, in->name, lim, block, o, err);
+}
+
+int
+apd_test_parse_str(const struct apd_test_input *in, const char *s, struct apd_test_out *o,
+    struct apd_error *err)
+{
+	return apd_test_parse_buf(in, s, strlen(s), NULL, 0, o, err);
+}
+
 const char *
 apd_test_bid_file(const char *path, int *bid)
 {
@@ -304,6 +371,110 @@ apd_test_fact(const struct apd_test_out *o, const char *name)
 	return v;
 }
 
+const char *
+apd_test_must_fact(const struct apd_test_out *o, const char *name)
+{
+	const char *v = apd_test_fact(o, name);
+
+	ck_assert_msg(v != NULL, "fact %s missing", name);
+	return v;
+}
+
+const struct apd_test_event *
+apd_test_event_with(const struct apd_test_out *o, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < o->nev; i++)
+		if (o->ev[i].message && strstr(o->ev[i].message, s))
+			return &o->ev[i];
+	return NULL;
+}
+
+const struct apd_test_kv *
+apd_test_gap(const struct apd_test_out *o, const char *item)
+{
+	size_t i;
+
+	for (i = 0; i < o->ngaps; i++)
+		if (strcmp(o->gaps[i].name, item) == 0)
+			return &o->gaps[i];
+	return NULL;
+}
+
+const char *
+apd_test_warn_with(const struct apd_test_out *o, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < o->nwarns; i++)
+		if (strstr(o->warns[i].value, s))
+			return o->warns[i].value;
+	return NULL;
+}
+
+bool
+apd_test_warned_at(const struct apd_test_out *o, uint64_t line, const char *part)
+{
+	size_t i;
+
+	for (i = 0; i < o->nwarns; i++)
+		if (o->warns[i].line == line && strstr(o->warns[i].value, part))
+			return true;
+	return false;
+}
+
+void
+apd_test_ck_warnings(const struct apd_test_out *o, const struct apd_test_want_warn *want, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ck_assert_msg(apd_test_warned_at(o, want[i].line, want[i].part),
+		    "no warning '%s' at line %u", want[i].part, (unsigned)want[i].line);
+	ck_assert_uint_eq(o->nwarns, n);
+}
+
+bool
+apd_test_contains(const char *hay, const char *needle)
+{
+	return hay && strstr(hay, needle) != NULL;
+}
+
+bool
+apd_test_emitted_anywhere(const struct apd_test_out *o, const struct apd_error *err,
+    const char *needle)
+{
+	size_t i;
+
+	if (apd_test_contains(err->msg, needle))
+		return true;
+	for (i = 0; i < o->nfacts; i++)
+		if (apd_test_contains(o->facts[i].name, needle) ||
+		    apd_test_contains(o->facts[i].value, needle))
+			return true;
+	for (i = 0; i < o->nev; i++) {
+		const struct apd_test_event *e = &o->ev[i];
+
+		if (apd_test_contains(e->message, needle) || apd_test_contains(e->data, needle) ||
+		    apd_test_contains(e->component, needle) || apd_test_contains(e->channel, needle) ||
+		    apd_test_contains(e->provider, needle) || apd_test_contains(e->ts_local, needle))
+			return true;
+	}
+	for (i = 0; i < o->nrv; i++)
+		if (apd_test_contains(o->rv[i].key, needle) || apd_test_contains(o->rv[i].name, needle) ||
+		    apd_test_contains(o->rv[i].text, needle))
+			return true;
+	for (i = 0; i < o->ngaps; i++)
+		if (apd_test_contains(o->gaps[i].name, needle) ||
+		    apd_test_contains(o->gaps[i].value, needle))
+			return true;
+	for (i = 0; i < o->nwarns; i++)
+		if (apd_test_contains(o->warns[i].value, needle))
+			return true;
+	return false;
+}
+
 const struct apd_test_regval *
 apd_test_find_regval(const struct apd_test_out *o, const char *key, const char *name)
 {
@@ -314,6 +485,78 @@ apd_test_find_regval(const struct apd_test_out *o, const char *key, const char *
 		    strcasecmp(o->rv[i].name, name) == 0)
 			return &o->rv[i];
 	return NULL;
+}
+
+const struct apd_test_regval *
+apd_test_find_regkey(const struct apd_test_out *o, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < o->nrv; i++)
+		if (o->rv[i].name == NULL && strcasecmp(o->rv[i].key, key) == 0)
+			return &o->rv[i];
+	return NULL;
+}
+
+size_t
+apd_test_count_regkeys(const struct apd_test_out *o)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < o->nrv; i++)
+		n += o->rv[i].name == NULL;
+	return n;
+}
+
+const struct apd_test_regval *
+apd_test_must_regval(const struct apd_test_out *o, const char *key, const char *name)
+{
+	const struct apd_test_regval *r = apd_test_find_regval(o, key, name);
+
+	ck_assert_msg(r != NULL, "value '%s' of '%s' not found", name, key);
+	return r;
+}
+
+void
+apd_test_ck_regtext(const struct apd_test_out *o, const char *key, const char *name, int type,
+    const char *want, uint64_t line)
+{
+	const struct apd_test_regval *r = apd_test_must_regval(o, key, name);
+
+	ck_assert_int_eq(r->kind, APD_RV_TEXT);
+	ck_assert_int_eq(r->type, type);
+	ck_assert_ptr_nonnull(r->text);
+	ck_assert_str_eq(r->text, want);
+	if (line)
+		ck_assert_uint_eq(r->line, line);
+}
+
+void
+apd_test_ck_regint(const struct apd_test_out *o, const char *key, const char *name, int type,
+    uint64_t want, uint64_t line)
+{
+	const struct apd_test_regval *r = apd_test_must_regval(o, key, name);
+
+	ck_assert_int_eq(r->kind, APD_RV_INT);
+	ck_assert_int_eq(r->type, type);
+	ck_assert_uint_eq((uint64_t)r->num, want);
+	if (line)
+		ck_assert_uint_eq(r->line, line);
+}
+
+void
+apd_test_ck_regblob(const struct apd_test_out *o, const char *key, const char *name, int type,
+    const void *want, size_t n, uint64_t line)
+{
+	const struct apd_test_regval *r = apd_test_must_regval(o, key, name);
+
+	ck_assert_int_eq(r->kind, APD_RV_BLOB);
+	ck_assert_int_eq(r->type, type);
+	ck_assert_uint_eq(r->blob_len, n);
+	if (n)
+		ck_assert_mem_eq(r->blob, want, n);
+	if (line)
+		ck_assert_uint_eq(r->line, line);
 }
 
 const char *
@@ -363,6 +606,107 @@ apd_test_slurp(const char *path, size_t *n)
 		*n = (size_t)len;
 	}
 	return buf;
+}
+
+unsigned char *
+apd_test_slurp_src(const char *rel, size_t *n)
+{
+	unsigned char *buf = apd_test_slurp(apd_test_src(rel), n);
+
+	ck_assert_msg(buf != NULL, "cannot read %s", rel);
+	return buf;
+}
+
+void
+apd_test_junk(unsigned char *p, size_t n, uint32_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (unsigned char)(seed >> 16);
+	}
+}
+
+/* The current test's directory, made by apd_test_tmpdir_setup(). */
+static char tmpdir[256];
+
+void
+apd_test_tmpdir_setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/apd-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+void
+apd_test_tmpdir_teardown(void)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+const char *
+apd_test_tmpdir(void)
+{
+	return tmpdir;
+}
+
+const char *
+apd_test_tpath(const char *name)
+{
+	static char buf[2][512];
+	static int k;
+
+	k ^= 1;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
+	return buf[k];
+}
+
+void
+apd_test_write_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(p, 1, n, f), n);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+void
+apd_test_write_sparse(const char *path, int64_t size)
+{
+	int fd = open(path, O_CREAT | O_WRONLY, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
+	close(fd);
+}
+
+void
+apd_test_stderr_begin(struct apd_test_stderr *c)
+{
+	c->tmp = tmpfile();
+	c->saved = dup(2);
+	ck_assert_ptr_nonnull(c->tmp);
+	ck_assert_int_ge(c->saved, 0);
+	fflush(stderr);
+	ck_assert_int_ge(dup2(fileno(c->tmp), 2), 0);
+}
+
+long
+apd_test_stderr_end(struct apd_test_stderr *c)
+{
+	long len;
+
+	fflush(stderr);
+	dup2(c->saved, 2);
+	close(c->saved);
+	fseek(c->tmp, 0, SEEK_END);
+	len = ftell(c->tmp);
+	fclose(c->tmp);
+	return len;
 }
 
 int

@@ -7,7 +7,6 @@
  */
 #include "apd_test.h"
 
-#include <fcntl.h>
 #include <json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,25 +17,11 @@
 #include <unistd.h>
 
 static const char *apdiag;
-static char tmpdir[256];
 
-static void
-setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/apd-cli-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void
-teardown(void)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-/* Run "apdiag ARGS" in tmpdir; returns the exit status, stdout in *out (malloc'd). */
+/*
+ * Run "apdiag ARGS" in the test's temporary directory; returns the exit
+ * status, stdout in *out (malloc'd).
+ */
 static int
 run(char **out, const char *fmt, ...) APD_PRINTF(2, 3);
 
@@ -52,7 +37,8 @@ run(char **out, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' %s 2>stderr.txt", tmpdir, apdiag, args);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' %s 2>stderr.txt", apd_test_tmpdir(),
+	    apdiag, args);
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	*out = malloc(cap);
@@ -65,27 +51,6 @@ run(char **out, const char *fmt, ...)
 	st = pclose(p);
 	ck_assert(WIFEXITED(st));
 	return WEXITSTATUS(st);
-}
-
-static const char *
-tpath(const char *name)
-{
-	static char buf[2][512];
-	static int k;
-
-	k ^= 1;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-	return buf[k];
-}
-
-static void
-write_file(const char *path, const void *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(p, 1, n, f), n);
-	ck_assert_int_eq(fclose(f), 0);
 }
 
 START_TEST(test_version_and_usage)
@@ -123,8 +88,7 @@ START_TEST(test_man_page_in_step)
 	char *out, *p, opt[64], esc[128];
 	int count = 0;
 
-	man = apd_test_slurp(apd_test_src("docs/apdiag.1"), &n);
-	ck_assert_ptr_nonnull(man);
+	man = apd_test_slurp_src("docs/apdiag.1", &n);
 	ck_assert_int_eq(run(&out, "analyze --help"), 0);
 	for (p = out; (p = strstr(p, "\n  --")) != NULL; p += 3) {
 		size_t k = strcspn(p + 3, " \n");
@@ -156,10 +120,11 @@ START_TEST(test_json_summary_and_partial_exit)
 	size_t i;
 	int rc, saw_trunc = 0;
 
-	ck_assert_int_eq(mkdir(tpath("in"), 0755), 0);
-	write_file(tpath("in/IntuneManagementExtension.log"), cm, sizeof(cm) - 1);
+	ck_assert_int_eq(mkdir(apd_test_tpath("in"), 0755), 0);
+	apd_test_write_file(apd_test_tpath("in/IntuneManagementExtension.log"), cm, sizeof(cm) - 1);
 	/* a zip cut in the middle of its first entry's data */
-	write_file(tpath("in/truncated.zip"), "PK\003\004\024\000\000\000\010\000", 10);
+	apd_test_write_file(apd_test_tpath("in/truncated.zip"), "PK\003\004\024\000\000\000\010\000",
+	    10);
 	rc = run(&out, "analyze in --json --db out.db");
 	ck_assert_int_eq(rc, 4);
 	root = json_tokener_parse(out);
@@ -186,8 +151,8 @@ START_TEST(test_json_summary_and_partial_exit)
 	json_object_put(root);
 	free(out);
 	/* the index is where --db said, complete, without its .partial */
-	ck_assert_int_eq(access(tpath("out.db"), R_OK), 0);
-	ck_assert_int_ne(access(tpath("out.db.partial"), F_OK), 0);
+	ck_assert_int_eq(access(apd_test_tpath("out.db"), R_OK), 0);
+	ck_assert_int_ne(access(apd_test_tpath("out.db.partial"), F_OK), 0);
 }
 END_TEST
 
@@ -195,8 +160,8 @@ START_TEST(test_hostile_names_escaped)
 {
 	char *out;
 
-	ck_assert_int_eq(mkdir(tpath("in"), 0755), 0);
-	write_file(tpath("in/evil\x1b[31mred\x07.txt"), "x\n", 2);
+	ck_assert_int_eq(mkdir(apd_test_tpath("in"), 0755), 0);
+	apd_test_write_file(apd_test_tpath("in/evil\x1b[31mred\x07.txt"), "x\n", 2);
 	ck_assert_int_eq(run(&out, "analyze in --db e.db"), 0);
 	ck_assert_ptr_null(strchr(out, '\x1b'));
 	ck_assert_ptr_null(strchr(out, '\x07'));
@@ -223,13 +188,13 @@ START_TEST(test_time_zone_end_to_end)
 	FILE *p;
 	char line[256];
 
-	ck_assert_int_eq(mkdir(tpath("in"), 0755), 0);
-	write_file(tpath("in/IntuneManagementExtension.log"), ime, sizeof(ime) - 1);
+	ck_assert_int_eq(mkdir(apd_test_tpath("in"), 0755), 0);
+	apd_test_write_file(apd_test_tpath("in/IntuneManagementExtension.log"), ime, sizeof(ime) - 1);
 	ck_assert_int_eq(run(&out, "analyze in --db local.db"), 0);
 	free(out);
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'",
 	    apd_test_src("tests/data/analyze/tz-pacific/MdmDiagReport_RegistryDump.reg"),
-	    tpath("in/"));
+	    apd_test_tpath("in/"));
 	ck_assert_int_eq(system(cmd), 0);
 	ck_assert_int_eq(run(&out, "analyze in --db tz.db"), 0);
 	free(out);
@@ -237,7 +202,8 @@ START_TEST(test_time_zone_end_to_end)
 	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"SELECT message, coalesce(time_utc, '-'), "
 	    "tz_source FROM timeline WHERE source_kind = 'cmtrace' ORDER BY seq\" && "
 	    "sqlite3 '%s' \"SELECT message, coalesce(time_utc, '-'), tz_source FROM timeline "
-	    "WHERE source_kind = 'cmtrace' ORDER BY seq\"", tpath("local.db"), tpath("tz.db"));
+	    "WHERE source_kind = 'cmtrace' ORDER BY seq\"", apd_test_tpath("local.db"),
+	    apd_test_tpath("tz.db"));
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
@@ -343,9 +309,8 @@ copy(const char *rel, const char *to)
 	unsigned char *buf;
 	size_t n;
 
-	buf = apd_test_slurp(apd_test_src(rel), &n);
-	ck_assert_msg(buf != NULL, "missing %s", rel);
-	write_file(tpath(to), buf, n);
+	buf = apd_test_slurp_src(rel, &n);
+	apd_test_write_file(apd_test_tpath(to), buf, n);
 	free(buf);
 }
 
@@ -372,38 +337,32 @@ START_TEST(test_bad_inputs_together)
 	char sql[512], *out;
 	FILE *p;
 	char line[1024];
-	int fd;
 
-	ck_assert_int_eq(mkdir(tpath("in"), 0755), 0);
-	write_file(tpath("in/IntuneManagementExtension.log"), cm, sizeof(cm) - 1);
+	ck_assert_int_eq(mkdir(apd_test_tpath("in"), 0755), 0);
+	apd_test_write_file(apd_test_tpath("in/IntuneManagementExtension.log"), cm, sizeof(cm) - 1);
 	copy("tests/data/text/setupact.log", "in/setupact.log");
-	buf = apd_test_slurp(apd_test_src("tests/data/bundle/mszip.cab"), &n);
-	ck_assert_ptr_nonnull(buf);
-	write_file(tpath("in/truncated-cab.cab"), buf, n * 2 / 3);
+	buf = apd_test_slurp_src("tests/data/bundle/mszip.cab", &n);
+	apd_test_write_file(apd_test_tpath("in/truncated-cab.cab"), buf, n * 2 / 3);
 	free(buf);
-	buf = apd_test_slurp(apd_test_src("samples/DiagLogs-CONTOSO-PC01-20251001T101010Z.zip"), &n);
-	ck_assert_ptr_nonnull(buf);
-	write_file(tpath("in/truncated-zip.zip"), buf, n / 2);
+	buf = apd_test_slurp_src("samples/DiagLogs-CONTOSO-PC01-20251001T101010Z.zip", &n);
+	apd_test_write_file(apd_test_tpath("in/truncated-zip.zip"), buf, n / 2);
 	free(buf);
 	{
 		static const char x[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
 		    "<MDMEnterpriseDiagnosticsReport>\r\n<SystemInformation>\r\n"
 		    "<DeviceName>CAF\xC9-PC</DeviceName>\r\n</SystemInformation>\r\n"
 		    "</MDMEnterpriseDiagnosticsReport>\r\n";
-		write_file(tpath("in/MDMDiagReport.xml"), x, sizeof(x) - 1);
+		apd_test_write_file(apd_test_tpath("in/MDMDiagReport.xml"), x, sizeof(x) - 1);
 	}
 	copy("tests/data/text/binary-garbage.log", "in/binary-garbage.log");
-	fd = open(tpath("in/huge-sparse.log"), O_CREAT | O_WRONLY, 0644);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, 2147483648LL), 0);
-	close(fd);
+	apd_test_write_sparse(apd_test_tpath("in/huge-sparse.log"), 2147483648LL);
 
 	ck_assert_int_eq(run(&out, "analyze in --db bad.db"), 4);
 	ck_assert_ptr_nonnull(strstr(out, "Sources with problems"));
 	free(out);
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		snprintf(sql, sizeof(sql), "sqlite3 '%s' \"SELECT status || '|' || coalesce(error, '') "
-		    "FROM source WHERE path = '%s'\"", tpath("bad.db"), want[i].path);
+		    "FROM source WHERE path = '%s'\"", apd_test_tpath("bad.db"), want[i].path);
 		p = popen(sql, "r");
 		ck_assert_ptr_nonnull(p);
 		ck_assert_msg(fgets(line, sizeof(line), p) != NULL, "%s not in the index", want[i].path);
@@ -421,14 +380,15 @@ START_TEST(test_bad_inputs_together)
 	}
 	/* the good files are all there */
 	snprintf(sql, sizeof(sql), "sqlite3 '%s' \"SELECT count(*) FROM source WHERE status = 'ok' "
-	    "AND path IN ('IntuneManagementExtension.log', 'setupact.log')\"", tpath("bad.db"));
+	    "AND path IN ('IntuneManagementExtension.log', 'setupact.log')\"",
+	    apd_test_tpath("bad.db"));
 	p = popen(sql, "r");
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
 	pclose(p);
 	ck_assert_str_eq(line, "2\n");
 	/* and the entries read from the truncated zip before the cut are indexed */
 	snprintf(sql, sizeof(sql), "sqlite3 '%s' \"SELECT count(*) > 0 FROM source WHERE "
-	    "path LIKE 'truncated-zip.zip!%%' AND status = 'ok'\"", tpath("bad.db"));
+	    "path LIKE 'truncated-zip.zip!%%' AND status = 'ok'\"", apd_test_tpath("bad.db"));
 	p = popen(sql, "r");
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
 	pclose(p);
@@ -454,7 +414,7 @@ analyze_suite(void)
 	Suite *s = suite_create("analyze");
 	TCase *tc = tcase_create("Core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, apd_test_tmpdir_setup, apd_test_tmpdir_teardown);
 	tcase_add_test(tc, test_version_and_usage);
 	tcase_add_test(tc, test_man_page_in_step);
 	tcase_add_test(tc, test_json_summary_and_partial_exit);

@@ -15,41 +15,11 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char tmpdir[256];
-
-static void
-setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/apd-bundle-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void
-teardown(void)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static const char *
-tpath(const char *name)
-{
-	static char buf[2][512];
-	static int k;
-
-	k ^= 1;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-	return buf[k];
-}
 
 /* An entry to write: data, or `zeros` bytes of 0 when data is NULL. */
 struct ent {
@@ -97,16 +67,6 @@ write_archive(const char *path, const char *format, const char *filter, const st
 	archive_write_free(a);
 }
 
-static void
-write_file(const char *path, const void *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(p, 1, n, f), n);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
 /* Index `input` into a fresh database with limits `lim` (NULL = defaults). */
 static sqlite3 *
 index_input(const char *input, const struct apd_limits *lim, int *walk_rc)
@@ -120,13 +80,13 @@ index_input(const char *input, const struct apd_limits *lim, int *walk_rc)
 	apd_limits_default(&dl);
 	if (lim == NULL)
 		lim = &dl;
-	ck_assert_int_eq(apd_store_create(&st, tpath("index.db"), lim, &err), APD_OK);
+	ck_assert_int_eq(apd_store_create(&st, apd_test_tpath("index.db"), lim, &err), APD_OK);
 	apd_walk_init(&w, lim, apd_store_catalog(st));
 	*walk_rc = apd_walk_input(&w, input);
 	ck_assert_msg(*walk_rc != APD_FATAL, "walk: %s", w.err.msg);
 	ck_assert_msg(apd_store_finish(st, &err) == APD_OK, "finish: %s", err.msg);
 	apd_store_free(st);
-	ck_assert_int_eq(sqlite3_open_v2(tpath("index.db"), &db, SQLITE_OPEN_READONLY, NULL),
+	ck_assert_int_eq(sqlite3_open_v2(apd_test_tpath("index.db"), &db, SQLITE_OPEN_READONLY, NULL),
 	    SQLITE_OK);
 	return db;
 }
@@ -174,8 +134,8 @@ START_TEST(test_zip_names_and_sha)
 	sqlite3 *db;
 	int rc;
 
-	write_archive(tpath("DiagLogs-PC01-20251001T101010Z.zip"), "zip", NULL, e, 3, NULL);
-	db = index_input(tpath("DiagLogs-PC01-20251001T101010Z.zip"), NULL, &rc);
+	write_archive(apd_test_tpath("DiagLogs-PC01-20251001T101010Z.zip"), "zip", NULL, e, 3, NULL);
+	db = index_input(apd_test_tpath("DiagLogs-PC01-20251001T101010Z.zip"), NULL, &rc);
 	ck_assert_int_eq(rc, APD_OK);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM source"), 4);
 	ck_assert_str_eq(q1(db, "SELECT kind FROM source WHERE parent_id IS NULL"), "zip");
@@ -209,8 +169,8 @@ START_TEST(test_zip64)
 	sqlite3 *db;
 	int rc;
 
-	write_archive(tpath("z64.zip"), "zip", NULL, e, 2, "zip:zip64");
-	db = index_input(tpath("z64.zip"), NULL, &rc);
+	write_archive(apd_test_tpath("z64.zip"), "zip", NULL, e, 2, "zip:zip64");
+	db = index_input(apd_test_tpath("z64.zip"), NULL, &rc);
 	ck_assert_int_eq(rc, APD_OK);
 	ck_assert_int_eq(qi(db, "SELECT size FROM source WHERE path = 'z64.zip!big/one.bin'"), 70000);
 	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'z64.zip!two.txt'"), "ok");
@@ -230,8 +190,8 @@ START_TEST(test_tar_filters)
 
 	for (i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
 		snprintf(name, sizeof(name), "b%zu.tar", i);
-		write_archive(tpath(name), "ustar", filters[i], e, 1, NULL);
-		db = index_input(tpath(name), NULL, &rc);
+		write_archive(apd_test_tpath(name), "ustar", filters[i], e, 1, NULL);
+		db = index_input(apd_test_tpath(name), NULL, &rc);
 		ck_assert_int_eq(rc, APD_OK);
 		snprintf(sql, sizeof(sql), "SELECT kind FROM source WHERE path = '%s'", name);
 		ck_assert_str_eq(q1(db, sql), kinds[i]);
@@ -278,15 +238,15 @@ START_TEST(test_nested_depth)
 	int rc;
 
 	/* zip > tar.gz > zip > deep.log */
-	write_archive(tpath("inner.zip"), "zip", NULL, inner, 1, NULL);
-	buf = apd_test_slurp(tpath("inner.zip"), &n);
+	write_archive(apd_test_tpath("inner.zip"), "zip", NULL, inner, 1, NULL);
+	buf = apd_test_slurp(apd_test_tpath("inner.zip"), &n);
 	ck_assert_ptr_nonnull(buf);
 	{
 		struct archive *a = archive_write_new();
 		struct archive_entry *ae = archive_entry_new();
 		archive_write_set_format_ustar(a);
 		archive_write_add_filter_gzip(a);
-		ck_assert_int_eq(archive_write_open_filename(a, tpath("mid.tar.gz")), ARCHIVE_OK);
+		ck_assert_int_eq(archive_write_open_filename(a, apd_test_tpath("mid.tar.gz")), ARCHIVE_OK);
 		archive_entry_set_pathname(ae, "inner.zip");
 		archive_entry_set_filetype(ae, AE_IFREG);
 		archive_entry_set_perm(ae, 0644);
@@ -298,12 +258,12 @@ START_TEST(test_nested_depth)
 		archive_write_free(a);
 	}
 	free(buf);
-	buf = apd_test_slurp(tpath("mid.tar.gz"), &n);
+	buf = apd_test_slurp(apd_test_tpath("mid.tar.gz"), &n);
 	{
 		struct archive *a = archive_write_new();
 		struct archive_entry *ae = archive_entry_new();
 		archive_write_set_format_zip(a);
-		ck_assert_int_eq(archive_write_open_filename(a, tpath("outer.zip")), ARCHIVE_OK);
+		ck_assert_int_eq(archive_write_open_filename(a, apd_test_tpath("outer.zip")), ARCHIVE_OK);
 		archive_entry_set_pathname(ae, "mid.tar.gz");
 		archive_entry_set_filetype(ae, AE_IFREG);
 		archive_entry_set_perm(ae, 0644);
@@ -316,7 +276,7 @@ START_TEST(test_nested_depth)
 	}
 	free(buf);
 
-	db = index_input(tpath("outer.zip"), NULL, &rc);
+	db = index_input(apd_test_tpath("outer.zip"), NULL, &rc);
 	ck_assert_int_eq(rc, APD_OK);
 	ck_assert_str_eq(q1(db, "SELECT path FROM source WHERE path LIKE '%deep.log'"),
 	    "outer.zip!mid.tar.gz!inner.zip!deep.log");
@@ -328,7 +288,7 @@ START_TEST(test_nested_depth)
 	/* depth 1: only the outer zip is opened; the tar.gz is recorded, not opened */
 	apd_limits_default(&lim);
 	lim.max_depth = 1;
-	db = index_input(tpath("outer.zip"), &lim, &rc);
+	db = index_input(apd_test_tpath("outer.zip"), &lim, &rc);
 	ck_assert_int_eq(rc, APD_OK);
 	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'outer.zip!mid.tar.gz'"),
 	    "skipped");
@@ -350,15 +310,15 @@ START_TEST(test_traversal_names)
 	sqlite3 *db;
 	int rc;
 
-	write_archive(tpath("trav.zip"), "zip", NULL, e, 4, NULL);
-	db = index_input(tpath("trav.zip"), NULL, &rc);
+	write_archive(apd_test_tpath("trav.zip"), "zip", NULL, e, 4, NULL);
+	db = index_input(apd_test_tpath("trav.zip"), NULL, &rc);
 	ck_assert_int_eq(rc, APD_WARN);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM source WHERE status = 'failed' AND "
 	    "error LIKE '%path traversal%'"), 3);
 	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'trav.zip!fine/ok.txt'"),
 	    "ok");
 	/* nothing was written outside the index */
-	ck_assert_int_ne(access(tpath("../etc/evil.log"), F_OK), 0);
+	ck_assert_int_ne(access(apd_test_tpath("../etc/evil.log"), F_OK), 0);
 	sqlite3_close(db);
 }
 END_TEST
@@ -379,11 +339,11 @@ START_TEST(test_truncated_zip)
 		e[i].data = data[i];
 		e[i].zeros = 0;
 	}
-	write_archive(tpath("full.zip"), "zip", NULL, e, 20, NULL);
-	buf = apd_test_slurp(tpath("full.zip"), &n);
-	write_file(tpath("truncated-zip-half.zip"), buf, n / 2);
+	write_archive(apd_test_tpath("full.zip"), "zip", NULL, e, 20, NULL);
+	buf = apd_test_slurp(apd_test_tpath("full.zip"), &n);
+	apd_test_write_file(apd_test_tpath("truncated-zip-half.zip"), buf, n / 2);
 	free(buf);
-	db = index_input(tpath("truncated-zip-half.zip"), NULL, &rc);
+	db = index_input(apd_test_tpath("truncated-zip-half.zip"), NULL, &rc);
 	ck_assert_int_eq(rc, APD_WARN);
 	ck_assert_str_ne(q1(db, "SELECT status FROM source WHERE parent_id IS NULL"), "ok");
 	ck_assert_ptr_nonnull(q1(db, "SELECT error FROM source WHERE parent_id IS NULL"));
@@ -396,17 +356,15 @@ END_TEST
 
 START_TEST(test_truncated_cab)
 {
-	const char *src = apd_test_src("tests/data/bundle/mszip.cab");
 	unsigned char *buf;
 	size_t n;
 	sqlite3 *db;
 	int rc;
 
-	buf = apd_test_slurp(src, &n);
-	ck_assert_ptr_nonnull(buf);
-	write_file(tpath("truncated-cab.cab"), buf, n * 2 / 3);
+	buf = apd_test_slurp_src("tests/data/bundle/mszip.cab", &n);
+	apd_test_write_file(apd_test_tpath("truncated-cab.cab"), buf, n * 2 / 3);
 	free(buf);
-	db = index_input(tpath("truncated-cab.cab"), NULL, &rc);
+	db = index_input(apd_test_tpath("truncated-cab.cab"), NULL, &rc);
 	ck_assert_int_eq(rc, APD_WARN);
 	ck_assert_int_ge(qi(db, "SELECT count(*) FROM source WHERE status IN ('failed', 'partial')"), 1);
 	ck_assert_ptr_nonnull(q1(db, "SELECT error FROM source WHERE status IN ('failed', 'partial')"));
@@ -422,8 +380,8 @@ START_TEST(test_zip_bomb_ratio)
 	sqlite3 *db;
 	int rc;
 
-	write_archive(tpath("bomb.zip"), "zip", NULL, e, 3, NULL);
-	db = index_input(tpath("bomb.zip"), NULL, &rc);
+	write_archive(apd_test_tpath("bomb.zip"), "zip", NULL, e, 3, NULL);
+	db = index_input(apd_test_tpath("bomb.zip"), NULL, &rc);
 	ck_assert_int_eq(rc, APD_WARN);
 	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'bomb.zip!a.txt'"), "ok");
 	ck_assert_ptr_nonnull(strstr(q1(db, "SELECT error FROM source WHERE path = 'bomb.zip'"),
@@ -444,10 +402,10 @@ START_TEST(test_total_limit)
 	sqlite3 *db;
 	int rc;
 
-	write_archive(tpath("total.tar"), "ustar", NULL, e, 3, NULL);
+	write_archive(apd_test_tpath("total.tar"), "ustar", NULL, e, 3, NULL);
 	apd_limits_default(&lim);
 	lim.max_total_bytes = 5 << 20;
-	db = index_input(tpath("total.tar"), &lim, &rc);
+	db = index_input(apd_test_tpath("total.tar"), &lim, &rc);
 	ck_assert_int_eq(rc, APD_WARN);
 	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'total.tar!a.bin'"), "ok");
 	ck_assert_ptr_nonnull(strstr(q1(db, "SELECT error FROM source WHERE path = 'total.tar!b.bin'"),
@@ -463,10 +421,10 @@ START_TEST(test_entry_limit)
 	sqlite3 *db;
 	int rc;
 
-	write_archive(tpath("many.zip"), "zip", NULL, e, 3, NULL);
+	write_archive(apd_test_tpath("many.zip"), "zip", NULL, e, 3, NULL);
 	apd_limits_default(&lim);
 	lim.max_entries = 2;
-	db = index_input(tpath("many.zip"), &lim, &rc);
+	db = index_input(apd_test_tpath("many.zip"), &lim, &rc);
 	ck_assert_int_eq(rc, APD_WARN);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM source WHERE parent_id IS NOT NULL"), 2);
 	ck_assert_ptr_nonnull(strstr(q1(db, "SELECT error FROM source WHERE path = 'many.zip'"),
@@ -474,7 +432,7 @@ START_TEST(test_entry_limit)
 	/* exactly at the limit is fine */
 	lim.max_entries = 3;
 	sqlite3_close(db);
-	db = index_input(tpath("many.zip"), &lim, &rc);
+	db = index_input(apd_test_tpath("many.zip"), &lim, &rc);
 	ck_assert_int_eq(rc, APD_OK);
 	sqlite3_close(db);
 }
@@ -482,17 +440,13 @@ END_TEST
 
 START_TEST(test_sparse_2g_file)
 {
-	int fd;
 	sqlite3 *db;
 	int rc;
 
-	ck_assert_int_eq(mkdir(tpath("in"), 0755), 0);
-	fd = open(tpath("in/huge-sparse.log"), O_CREAT | O_WRONLY, 0644);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, 2147483648LL), 0);
-	close(fd);
-	write_file(tpath("in/small.txt"), "small\n", 6);
-	db = index_input(tpath("in"), NULL, &rc);
+	ck_assert_int_eq(mkdir(apd_test_tpath("in"), 0755), 0);
+	apd_test_write_sparse(apd_test_tpath("in/huge-sparse.log"), 2147483648LL);
+	apd_test_write_file(apd_test_tpath("in/small.txt"), "small\n", 6);
+	db = index_input(apd_test_tpath("in"), NULL, &rc);
 	ck_assert_int_eq(rc, APD_WARN);
 	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'huge-sparse.log'"), "failed");
 	ck_assert_ptr_nonnull(strstr(q1(db, "SELECT error FROM source WHERE path = 'huge-sparse.log'"),
@@ -508,11 +462,11 @@ START_TEST(test_folder_symlink_and_unknown)
 	sqlite3 *db;
 	int rc;
 
-	ck_assert_int_eq(mkdir(tpath("f"), 0755), 0);
-	ck_assert_int_eq(mkdir(tpath("f/sub"), 0755), 0);
-	write_file(tpath("f/sub/blob.bin"), junk, sizeof(junk));
-	ck_assert_int_eq(symlink("/etc/passwd", tpath("f/link")), 0);
-	db = index_input(tpath("f"), NULL, &rc);
+	ck_assert_int_eq(mkdir(apd_test_tpath("f"), 0755), 0);
+	ck_assert_int_eq(mkdir(apd_test_tpath("f/sub"), 0755), 0);
+	apd_test_write_file(apd_test_tpath("f/sub/blob.bin"), junk, sizeof(junk));
+	ck_assert_int_eq(symlink("/etc/passwd", apd_test_tpath("f/link")), 0);
+	db = index_input(apd_test_tpath("f"), NULL, &rc);
 	ck_assert_int_eq(rc, APD_OK);
 	ck_assert_str_eq(q1(db, "SELECT status FROM source WHERE path = 'link'"), "skipped");
 	/* an unrecognised file is recorded with its hash, never dropped */
@@ -528,9 +482,9 @@ START_TEST(test_schema_pinned)
 	sqlite3 *db;
 	int rc;
 
-	ck_assert_int_eq(mkdir(tpath("e"), 0755), 0);
-	write_file(tpath("e/x.log"), CMLINE, strlen(CMLINE));
-	db = index_input(tpath("e"), NULL, &rc);
+	ck_assert_int_eq(mkdir(apd_test_tpath("e"), 0755), 0);
+	apd_test_write_file(apd_test_tpath("e/x.log"), CMLINE, strlen(CMLINE));
+	db = index_input(apd_test_tpath("e"), NULL, &rc);
 	ck_assert_int_eq(qi(db, "PRAGMA user_version"), APD_SCHEMA_VERSION);
 	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('source')"),
 	    "id,parent_id,path,kind,parser,origin,size,sha256,status,error,records,warnings");
@@ -555,8 +509,8 @@ bundle_suite(void)
 	TCase *tc = tcase_create("Core");
 	TCase *lim = tcase_create("Limits");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_checked_fixture(lim, setup, teardown);
+	tcase_add_checked_fixture(tc, apd_test_tmpdir_setup, apd_test_tmpdir_teardown);
+	tcase_add_checked_fixture(lim, apd_test_tmpdir_setup, apd_test_tmpdir_teardown);
 	tcase_set_timeout(lim, 120);
 	tcase_add_test(tc, test_zip_names_and_sha);
 	tcase_add_test(tc, test_zip64);

@@ -67,16 +67,14 @@ cmtrace(void)
 	return p;
 }
 
+/* A fixture of tests/data/cmtrace, read whole (malloc'd). */
 static unsigned char *
 fixture(const char *name, size_t *n)
 {
 	char rel[256];
-	unsigned char *b;
 
 	snprintf(rel, sizeof(rel), "tests/data/cmtrace/%s", name);
-	b = apd_test_slurp(apd_test_src(rel), n);
-	ck_assert_msg(b != NULL, "missing fixture %s", rel);
-	return b;
+	return apd_test_slurp_src(rel, n);
 }
 
 /* Parse buf with the given limits (NULL = defaults) and block size. */

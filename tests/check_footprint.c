@@ -15,55 +15,10 @@ extern const struct apd_parser apd_parser_footprint;
 #define T_START 1712130313   /* 2024-04-03T07:45:13Z */
 #define T_END   1712130362   /* 2024-04-03T07:46:02Z */
 
-static int
-parse_file(const char *rel, struct apd_test_out *o, struct apd_error *err)
-{
-	apd_test_out_init(o);
-	return apd_test_parse_file(&apd_parser_footprint, apd_test_src(rel), o, err);
-}
-
-static int
-parse_mem(const void *p, size_t n, const struct apd_limits *lim, size_t block,
-    struct apd_test_out *o, struct apd_error *err)
-{
-	apd_test_out_init(o);
-	return apd_test_parse_mem_ex(&apd_parser_footprint, p, n, "MdmLogCollectorFootPrint.txt", lim,
-	    block, o, err);
-}
-
-static int
-parse_str(const char *s, struct apd_test_out *o, struct apd_error *err)
-{
-	return parse_mem(s, strlen(s), NULL, 0, o, err);
-}
-
-static const struct apd_test_kv *
-gap_for(const struct apd_test_out *o, const char *item)
-{
-	size_t i;
-
-	for (i = 0; i < o->ngaps; i++)
-		if (strcmp(o->gaps[i].name, item) == 0)
-			return &o->gaps[i];
-	return NULL;
-}
-
-static const char *
-warn_with(const struct apd_test_out *o, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < o->nwarns; i++)
-		if (strstr(o->warns[i].value, s))
-			return o->warns[i].value;
-	return NULL;
-}
-
-static int
-contains(const char *hay, const char *needle)
-{
-	return hay && strstr(hay, needle) != NULL;
-}
+/* The parser under test; in-memory input is shown under the collector's file name. */
+static const struct apd_test_input FOOTPRINT = {
+	&apd_parser_footprint, "MdmLogCollectorFootPrint.txt"
+};
 
 /* ---- Core ---- */
 
@@ -74,14 +29,15 @@ START_TEST(test_footprint_fixture)
 	const struct apd_test_kv *g;
 	size_t i;
 
-	ck_assert_int_eq(parse_file(FIX "MdmLogCollectorFootPrint.txt", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&FOOTPRINT, FIX "MdmLogCollectorFootPrint.txt", &o, &err),
+	    APD_OK);
 	ck_assert_uint_eq(o.nwarns, 0);
 	ck_assert_uint_eq(o.nev, 49);
 	for (i = 0; i < o.nev; i++) {
 		ck_assert_int_eq(o.ev[i].tz, APD_TZ_UTC);
 		ck_assert_uint_eq(o.ev[i].line, i + 1);
 		ck_assert_ptr_nonnull(o.ev[i].message);
-		ck_assert(!contains(o.ev[i].message, "\r"));
+		ck_assert(!apd_test_contains(o.ev[i].message, "\r"));
 	}
 	ck_assert_str_eq(o.ev[0].message, "--- Start at:2024-04-03T07:45:13");
 	ck_assert_int_eq(o.ev[0].ts_utc, US(T_START));
@@ -98,7 +54,7 @@ START_TEST(test_footprint_fixture)
 	    "\\\\IntuneManagementExtension.log\"}");
 	ck_assert_int_eq(o.ev[24].level, APD_LVL_WARNING);
 	ck_assert_int_eq(o.ev[23].level, APD_LVL_INFO);
-	ck_assert(contains(o.ev[24].data, "\"hresult\":\"0x80070002\""));
+	ck_assert(apd_test_contains(o.ev[24].data, "\"hresult\":\"0x80070002\""));
 	ck_assert_str_eq(o.ev[43].data, "{\"kind\":\"registry_count\",\"count\":15,\"hive\":\"HKLM\"}");
 	ck_assert_str_eq(o.ev[28].data, "{\"kind\":\"registry\",\"hive\":\"HKLM\","
 	    "\"key\":\"software\\\\microsoft\\\\cdndownload\"}");
@@ -117,13 +73,13 @@ START_TEST(test_footprint_fixture)
 	ck_assert_str_eq(apd_test_fact(&o, "footprint.hkcu_entries"), "3");
 
 	ck_assert_uint_eq(o.ngaps, 4);
-	g = gap_for(&o, "CollectFileEntry:c:\\windows\\provisioning\\autopilot\\"
+	g = apd_test_gap(&o, "CollectFileEntry:c:\\windows\\provisioning\\autopilot\\"
 	    "autopilotconfigurationfile.json");
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(g->hresult, 0x80070002);
 	ck_assert_str_eq(g->value, "Failed (HResult: 0x80070002) to CollectFileEntry:c:\\windows\\"
 	    "provisioning\\autopilot\\autopilotconfigurationfile.json");
-	g = gap_for(&o, "CollectFileEntry:c:\\windows\\servicestate\\autopilot\\*");
+	g = apd_test_gap(&o, "CollectFileEntry:c:\\windows\\servicestate\\autopilot\\*");
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(g->hresult, 0x80070003);
 	apd_test_out_free(&o);
@@ -137,23 +93,25 @@ START_TEST(test_footprint_regress_failed_forms)
 	struct apd_error err;
 	const struct apd_test_kv *g;
 
-	ck_assert_int_eq(parse_file(FIX "regress-failed-forms.txt", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&FOOTPRINT, FIX "regress-failed-forms.txt", &o, &err),
+	    APD_OK);
 	ck_assert_uint_eq(o.ngaps, 5);
-	g = gap_for(&o, "dump HKLM registry:software\\microsoft\\windows\\currentversion\\setup\\oobe");
+	g = apd_test_gap(&o,
+	    "dump HKLM registry:software\\microsoft\\windows\\currentversion\\setup\\oobe");
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(g->hresult, 0x80070005);
-	g = gap_for(&o, "CollectEventViewerEntries");
+	g = apd_test_gap(&o, "CollectEventViewerEntries");
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(g->hresult, 0x8007000E);
-	g = gap_for(&o, "create registry dump output file:C:\\Users\\Public\\Documents\\MDMDiagnostics\\"
-	    "MdmDiagReport_RegistryDump.reg");
+	g = apd_test_gap(&o, "create registry dump output file:C:\\Users\\Public\\Documents\\"
+	    "MDMDiagnostics\\MdmDiagReport_RegistryDump.reg");
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(g->hresult, 0x80070005);
-	g = gap_for(&o, "CollectFileEntry on sub directory:c:\\windows\\servicestate\\autopilot\\logs, "
-	    "to:C:\\Temp\\x");
+	g = apd_test_gap(&o, "CollectFileEntry on sub directory:c:\\windows\\servicestate\\autopilot\\"
+	    "logs, to:C:\\Temp\\x");
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(g->hresult, 0x80070002);
-	g = gap_for(&o, "without any code");
+	g = apd_test_gap(&o, "without any code");
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(g->hresult, INT64_MIN);
 	/* an unknown line is an event, not an error */
@@ -180,7 +138,7 @@ START_TEST(test_footprint_two_runs_lf_blank)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_str(doc, &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_str(&FOOTPRINT, doc, &o, &err), APD_OK);
 	ck_assert_uint_eq(o.nev, 6);
 	ck_assert_int_eq(o.ev[1].ts_utc, US(T_START));
 	ck_assert_uint_eq(o.ev[2].line, 5);
@@ -201,12 +159,11 @@ START_TEST(test_footprint_blocks)
 	struct apd_test_out whole, o;
 	struct apd_error err;
 	size_t n, i, k;
-	unsigned char *buf = apd_test_slurp(apd_test_src(FIX "MdmLogCollectorFootPrint.txt"), &n);
+	unsigned char *buf = apd_test_slurp_src(FIX "MdmLogCollectorFootPrint.txt", &n);
 
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(parse_mem(buf, n, NULL, 0, &whole, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_buf(&FOOTPRINT, buf, n, NULL, 0, &whole, &err), APD_OK);
 	for (k = 0; k < sizeof(blocks) / sizeof(blocks[0]); k++) {
-		ck_assert_int_eq(parse_mem(buf, n, NULL, blocks[k], &o, &err), APD_OK);
+		ck_assert_int_eq(apd_test_parse_buf(&FOOTPRINT, buf, n, NULL, blocks[k], &o, &err), APD_OK);
 		ck_assert_uint_eq(o.nev, whole.nev);
 		ck_assert_uint_eq(o.ngaps, whole.ngaps);
 		for (i = 0; i < o.nev; i++) {
@@ -229,7 +186,7 @@ START_TEST(test_footprint_ansi_path)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_str(doc, &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_str(&FOOTPRINT, doc, &o, &err), APD_OK);
 	ck_assert_str_eq(o.gaps[0].name, "CollectFileEntry:c:\\users\\ren\xc3\xa9\\x.log");
 	ck_assert_ptr_nonnull(strstr(o.ev[1].message, "ren\xc3\xa9"));
 	apd_test_out_free(&o);
@@ -253,7 +210,8 @@ START_TEST(test_footprint_utf16)
 		u16[2 + 2 * i] = (unsigned char)ascii[i];
 		u16[3 + 2 * i] = 0;
 	}
-	ck_assert_int_eq(parse_mem(u16, 2 + 2 * (sizeof(ascii) - 1), NULL, 3, &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_buf(&FOOTPRINT, u16, 2 + 2 * (sizeof(ascii) - 1), NULL, 3, &o,
+	    &err), APD_OK);
 	ck_assert_uint_eq(o.nev, 3);
 	ck_assert_int_eq(o.ev[1].ts_utc, US(T_START));
 	ck_assert_str_eq(o.gaps[0].name, "CollectFileEntry:c:\\x.json");
@@ -285,21 +243,22 @@ START_TEST(test_footprint_no_start_bad_time)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_str("Collected EventViewer Entry: System\r\nsomething new\r\n", &o,
-	    &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_str(&FOOTPRINT,
+	    "Collected EventViewer Entry: System\r\nsomething new\r\n", &o, &err), APD_WARN);
 	ck_assert_uint_eq(o.nev, 2);
 	ck_assert_int_eq(o.ev[0].tz, APD_TZ_NONE);
 	ck_assert_int_eq(o.ev[0].ts_utc, APD_TS_NONE);
-	ck_assert_ptr_nonnull(warn_with(&o, "no '--- Start at:' line"));
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "no '--- Start at:' line"));
 	ck_assert_ptr_null(apd_test_fact(&o, "footprint.start"));
 	apd_test_out_free(&o);
 
-	ck_assert_int_eq(parse_str("--- Start at:yesterday\r\nCopied file:a, to:b\r\n"
-	    "--- End at:2024-13-45T99:00:00\r\n", &o, &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_str(&FOOTPRINT,
+	    "--- Start at:yesterday\r\nCopied file:a, to:b\r\n--- End at:2024-13-45T99:00:00\r\n", &o,
+	    &err), APD_WARN);
 	ck_assert_uint_eq(o.nwarns, 2);
 	ck_assert_uint_eq(o.warns[0].line, 1);
 	ck_assert_uint_eq(o.warns[1].line, 3);
-	ck_assert_ptr_nonnull(warn_with(&o, "unreadable time in '--- Start at:yesterday'"));
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "unreadable time in '--- Start at:yesterday'"));
 	ck_assert_int_eq(o.ev[1].tz, APD_TZ_NONE);
 	ck_assert_str_eq(apd_test_fact(&o, "footprint.runs"), "1");
 	apd_test_out_free(&o);
@@ -313,16 +272,17 @@ START_TEST(test_footprint_binary_and_empty)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_mem(elf, sizeof(elf), NULL, 0, &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "MdmLogCollectorFootPrint.txt: binary data"));
+	ck_assert_int_eq(apd_test_parse_buf(&FOOTPRINT, elf, sizeof(elf), NULL, 0, &o, &err),
+	    APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "MdmLogCollectorFootPrint.txt: binary data"));
 	ck_assert_uint_eq(o.nev, 0);
 	apd_test_out_free(&o);
 
-	ck_assert_int_eq(parse_str("", &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "no footprint lines"));
+	ck_assert_int_eq(apd_test_parse_str(&FOOTPRINT, "", &o, &err), APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "no footprint lines"));
 	apd_test_out_free(&o);
-	ck_assert_int_eq(parse_str("\r\n  \r\n\r\n", &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "MdmLogCollectorFootPrint.txt:3: no footprint lines"));
+	ck_assert_int_eq(apd_test_parse_str(&FOOTPRINT, "\r\n  \r\n\r\n", &o, &err), APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "MdmLogCollectorFootPrint.txt:3: no footprint lines"));
 	apd_test_out_free(&o);
 }
 END_TEST
@@ -342,8 +302,8 @@ START_TEST(test_footprint_binary_late)
 		n += (size_t)sprintf(doc + n, "Collected EventViewer Entry: Application\r\n");
 	memcpy(doc + n, tail, sizeof(tail) - 1);
 	n += sizeof(tail) - 1;
-	ck_assert_int_eq(parse_mem(doc, n, NULL, 0, &o, &err), APD_WARN);
-	ck_assert_ptr_nonnull(warn_with(&o, "binary data in the line; skipped"));
+	ck_assert_int_eq(apd_test_parse_buf(&FOOTPRINT, doc, n, NULL, 0, &o, &err), APD_WARN);
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "binary data in the line; skipped"));
 	ck_assert_str_eq(o.ev[o.nev - 1].message, "--- End at:2024-04-03T07:46:02");
 	ck_assert_str_eq(apd_test_fact(&o, "footprint.end"), "2024-04-03T07:46:02Z");
 	apd_test_out_free(&o);
@@ -359,17 +319,16 @@ START_TEST(test_footprint_long_line_cut)
 	struct apd_test_out o;
 	struct apd_error err;
 	size_t n;
-	unsigned char *buf = apd_test_slurp(apd_test_src(FIX "MdmLogCollectorFootPrint.txt"), &n);
+	unsigned char *buf = apd_test_slurp_src(FIX "MdmLogCollectorFootPrint.txt", &n);
 
-	ck_assert_ptr_nonnull(buf);
 	apd_limits_default(&lim);
 	lim.max_line = 150;   /* lines 21-23 (copied files) are 174-200 bytes */
-	ck_assert_int_eq(parse_mem(buf, n, &lim, 0, &o, &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_buf(&FOOTPRINT, buf, n, &lim, 0, &o, &err), APD_WARN);
 	ck_assert_uint_eq(o.nev, 49);
 	ck_assert_uint_eq(o.nwarns, 3);
 	ck_assert_uint_eq(o.warns[0].line, 21);
 	ck_assert_uint_eq(o.warns[2].line, 23);
-	ck_assert_ptr_nonnull(warn_with(&o, "line longer than 150 bytes; cut"));
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "line longer than 150 bytes; cut"));
 	ck_assert_uint_eq(strlen(o.ev[20].message), 150);
 	ck_assert_str_eq(o.ev[23].message, "Copied file:C:\\Windows\\panther\\unattendgc\\setupact.log, "
 	    "to:C:\\Users\\Public\\Documents\\MDMDiagnostics\\mdmlogs-2024-04-03-07-45-10\\"

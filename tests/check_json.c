@@ -16,59 +16,14 @@
 
 extern const struct apd_parser apd_parser_json;
 
-/* Parse a fixture under tests/data/json; returns the parser's code. */
-static int
-parse_fixture(const char *name, struct apd_test_out *o, struct apd_error *err)
-{
-	char rel[256];
+#define FIX "tests/data/json/"
 
-	snprintf(rel, sizeof(rel), "tests/data/json/%s", name);
-	apd_test_out_init(o);
-	return apd_test_parse_file(&apd_parser_json, apd_test_src(rel), o, err);
-}
-
-/* Parse a fixture from memory with limits and a block size. */
-static int
-parse_fixture_ex(const char *name, const struct apd_limits *lim, size_t block,
-    struct apd_test_out *o, struct apd_error *err)
-{
-	char rel[256];
-	unsigned char *buf;
-	size_t n = 0;
-	int rc;
-
-	snprintf(rel, sizeof(rel), "tests/data/json/%s", name);
-	buf = apd_test_slurp(apd_test_src(rel), &n);
-	ck_assert_ptr_nonnull(buf);
-	apd_test_out_init(o);
-	rc = apd_test_parse_mem_ex(&apd_parser_json, buf, n, name, lim, block, o, err);
-	free(buf);
-	return rc;
-}
-
-static const char *
-fact(const struct apd_test_out *o, const char *name)
-{
-	const char *v = apd_test_fact(o, name);
-
-	ck_assert_msg(v != NULL, "fact %s missing", name);
-	return v;
-}
+/* The parser under test; fixtures read into memory keep their own names. */
+static const struct apd_test_input JSON = { &apd_parser_json, NULL };
 
 /* Assert that s starts with prefix (and show s when it does not). */
 #define starts(s, prefix) ck_assert_msg(strncmp((s), (prefix), strlen(prefix)) == 0, \
 	"got: %s\nwant prefix: %s", (s), (prefix))
-
-static bool
-has_warning(const struct apd_test_out *o, const char *needle)
-{
-	size_t i;
-
-	for (i = 0; i < o->nwarns; i++)
-		if (strstr(o->warns[i].value, needle))
-			return true;
-	return false;
-}
 
 /* Parse event data back with json-c (it must be valid JSON). */
 static struct json_object *
@@ -89,19 +44,23 @@ START_TEST(test_json_ztd_success)
 	struct json_object *d, *v;
 	int64_t want;
 
-	ck_assert_int_eq(parse_fixture("AutopilotDDSZTDFile.json", &o, &err), APD_OK);
-	ck_assert_str_eq(fact(&o, "autopilot.CloudAssignedTenantId"),
+	ck_assert_int_eq(apd_test_parse_src(&JSON, FIX "AutopilotDDSZTDFile.json", &o, &err), APD_OK);
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.CloudAssignedTenantId"),
 	    "5e1a7c2e-0000-4000-8000-00000000a004");
-	ck_assert_str_eq(fact(&o, "autopilot.CloudAssignedTenantDomain"),
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.CloudAssignedTenantDomain"),
 	    "contoso-example.onmicrosoft.com");
-	ck_assert_str_eq(fact(&o, "autopilot.DeploymentProfileName"), "Example User-Driven Profile");
-	ck_assert_str_eq(fact(&o, "autopilot.CloudAssignedOobeConfig"), "1310");
-	ck_assert_str_eq(fact(&o, "autopilot.CloudAssignedDomainJoinMethod"), "0");
-	ck_assert_str_eq(fact(&o, "autopilot.ZtdRegistrationId"), "5e1a7c2e-0000-4000-8000-00000000a002");
-	ck_assert_str_eq(fact(&o, "autopilot.AadDeviceId"), "5e1a7c2e-0000-4000-8000-00000000a003");
-	ck_assert_str_eq(fact(&o, "autopilot.CloudAssignedForcedEnrollment"), "1");
-	ck_assert_str_eq(fact(&o, "autopilot.IsExplicitProfileAssignment"), "true");
-	ck_assert_str_eq(fact(&o, "autopilot.PolicyDownloadDate"), "2024-04-03T07:45:12Z");
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.DeploymentProfileName"),
+	    "Example User-Driven Profile");
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.CloudAssignedOobeConfig"), "1310");
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.CloudAssignedDomainJoinMethod"), "0");
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.ZtdRegistrationId"),
+	    "5e1a7c2e-0000-4000-8000-00000000a002");
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.AadDeviceId"),
+	    "5e1a7c2e-0000-4000-8000-00000000a003");
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.CloudAssignedForcedEnrollment"), "1");
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.IsExplicitProfileAssignment"), "true");
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.PolicyDownloadDate"),
+	    "2024-04-03T07:45:12Z");
 	ck_assert_ptr_null(apd_test_fact(&o, "autopilot.ErrorCode"));
 	ck_assert_uint_eq(o.nfacts, 18);
 	ck_assert_uint_eq(o.nwarns, 0);
@@ -140,11 +99,13 @@ START_TEST(test_json_ztd_failure)
 	struct apd_error err;
 	int64_t want;
 
-	ck_assert_int_eq(parse_fixture("AutopilotDDSZTDFile-failure.json", &o, &err), APD_OK);
-	ck_assert_str_eq(fact(&o, "autopilot.ErrorCode"), "908");
-	ck_assert_str_eq(fact(&o, "autopilot.ErrorReason"),
+	ck_assert_int_eq(apd_test_parse_src(&JSON, FIX "AutopilotDDSZTDFile-failure.json", &o, &err),
+	    APD_OK);
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.ErrorCode"), "908");
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.ErrorReason"),
 	    "HardwareMarkerMismatch, SerialNumberMismatch, ProductKeyIdMismatch, TPMEkPubHashMismatch");
-	ck_assert_str_eq(fact(&o, "autopilot.PolicyDownloadDate"), "2024-04-03T07:45:12Z");
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.PolicyDownloadDate"),
+	    "2024-04-03T07:45:12Z");
 	ck_assert_uint_eq(o.nfacts, 3);
 	ck_assert_uint_eq(o.nev, 1);
 	ck_assert_int_eq(o.ev[0].level, APD_LVL_ERROR);
@@ -162,16 +123,17 @@ START_TEST(test_json_mdmdiag_meta)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_fixture("MdmDiagLogMetadata.json", &o, &err), APD_OK);
-	ck_assert_str_eq(fact(&o, "os.build"), "22631");
-	ck_assert_str_eq(fact(&o, "os.ubr"), "3296");
-	ck_assert_str_eq(fact(&o, "os.edition"), "Enterprise");
-	ck_assert_str_eq(fact(&o, "os.product_name"), "Windows 10 Enterprise");
-	ck_assert_str_eq(fact(&o, "os.build_branch"), "ni_release");
-	ck_assert_str_eq(fact(&o, "os.build_lab"), "22621.ni_release.220506-1250");
-	ck_assert_str_eq(fact(&o, "os.install_date"), "1712130312");
-	ck_assert_str_eq(fact(&o, "mdmdiag.areas"), "deviceenrollment;deviceprovisioning;autopilot;");
-	ck_assert_str_eq(fact(&o, "mdmdiag.version"), "1.0");
+	ck_assert_int_eq(apd_test_parse_src(&JSON, FIX "MdmDiagLogMetadata.json", &o, &err), APD_OK);
+	ck_assert_str_eq(apd_test_must_fact(&o, "os.build"), "22631");
+	ck_assert_str_eq(apd_test_must_fact(&o, "os.ubr"), "3296");
+	ck_assert_str_eq(apd_test_must_fact(&o, "os.edition"), "Enterprise");
+	ck_assert_str_eq(apd_test_must_fact(&o, "os.product_name"), "Windows 10 Enterprise");
+	ck_assert_str_eq(apd_test_must_fact(&o, "os.build_branch"), "ni_release");
+	ck_assert_str_eq(apd_test_must_fact(&o, "os.build_lab"), "22621.ni_release.220506-1250");
+	ck_assert_str_eq(apd_test_must_fact(&o, "os.install_date"), "1712130312");
+	ck_assert_str_eq(apd_test_must_fact(&o, "mdmdiag.areas"),
+	    "deviceenrollment;deviceprovisioning;autopilot;");
+	ck_assert_str_eq(apd_test_must_fact(&o, "mdmdiag.version"), "1.0");
 	ck_assert_ptr_null(apd_test_fact(&o, "autopilot.CurrentBuild"));
 	ck_assert_uint_eq(o.nev, 1);
 	ck_assert_int_eq(o.ev[0].ts_utc, APD_TS_NONE);
@@ -189,7 +151,8 @@ START_TEST(test_json_generic_flattened)
 	struct apd_error err;
 	struct json_object *d;
 
-	ck_assert_int_eq(parse_fixture("DiagnosticsFrameworkData.json", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&JSON, FIX "DiagnosticsFrameworkData.json", &o, &err),
+	    APD_OK);
 	ck_assert_uint_eq(o.nfacts, 0);
 	ck_assert_uint_eq(o.nev, 1);
 	ck_assert_str_eq(o.ev[0].message,
@@ -211,7 +174,7 @@ START_TEST(test_json_unicode_escapes)
 	struct apd_error err;
 	struct json_object *d;
 
-	ck_assert_int_eq(parse_fixture("unicode-utf16le.json", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&JSON, FIX "unicode-utf16le.json", &o, &err), APD_OK);
 	ck_assert_uint_eq(o.nev, 1);
 	/* a raw UTF-16 surrogate pair and an escaped one are the same character */
 	ck_assert_ptr_nonnull(strstr(o.ev[0].message, "raw=A\xF0\x9F\x98\x80" "B\n"));
@@ -235,7 +198,7 @@ START_TEST(test_json_cp1252)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_fixture("ansi-cp1252.json", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&JSON, FIX "ansi-cp1252.json", &o, &err), APD_OK);
 	ck_assert_uint_eq(o.nev, 1);
 	ck_assert_str_eq(o.ev[0].message,
 	    "Comment_File=Profil f\xC3\xBCr Caf\xC3\xA9 \xE2\x82\xAC\nVersion=2049");
@@ -260,7 +223,7 @@ START_TEST(test_json_utf16be_in_memory)
 	}
 	apd_test_out_init(&o);
 	ck_assert_int_eq(apd_test_parse_mem(&apd_parser_json, buf, n, "x.json", &o, &err), APD_OK);
-	ck_assert_str_eq(fact(&o, "os.build"), "26100");
+	ck_assert_str_eq(apd_test_must_fact(&o, "os.build"), "26100");
 	apd_test_out_free(&o);
 }
 END_TEST
@@ -296,9 +259,8 @@ padded_utf16(const char *fixture, size_t *len)
 	unsigned char *src, *out;
 	size_t n = 0, i, k = 0, pad = 70001;
 
-	snprintf(rel, sizeof(rel), "tests/data/json/%s", fixture);
-	src = apd_test_slurp(apd_test_src(rel), &n);
-	ck_assert_ptr_nonnull(src);
+	snprintf(rel, sizeof(rel), FIX "%s", fixture);
+	src = apd_test_slurp_src(rel, &n);
 	ck_assert(n > 4 && src[0] == 0xFF && src[1] == 0xFE && src[2] == '{' && src[3] == 0);
 	out = malloc(n + 2 * pad + 64);
 	ck_assert_ptr_nonnull(out);
@@ -408,16 +370,18 @@ START_TEST(test_json_truncated_keeps_members)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_fixture("truncated-profile.json", &o, &err), APD_WARN);
-	ck_assert_str_eq(fact(&o, "autopilot.CloudAssignedTenantId"),
+	ck_assert_int_eq(apd_test_parse_src(&JSON, FIX "truncated-profile.json", &o, &err), APD_WARN);
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.CloudAssignedTenantId"),
 	    "5e1a7c2e-0000-4000-8000-00000000b004");
-	ck_assert_str_eq(fact(&o, "autopilot.DeploymentProfileName"), "Truncated Example");
-	ck_assert_str_eq(fact(&o, "autopilot.CloudAssignedOobeConfig"), "1310");
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.DeploymentProfileName"),
+	    "Truncated Example");
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.CloudAssignedOobeConfig"), "1310");
 	ck_assert_ptr_null(apd_test_fact(&o, "autopilot.ZtdRegistrationId"));
 	ck_assert_uint_eq(o.nev, 1);
 	ck_assert_uint_eq(o.nwarns, 1);
-	ck_assert_msg(has_warning(&o, "truncated JSON) at line 5, column 36 (offset 191"),
-	    "warning: %s", o.warns[0].value);
+	ck_assert_msg(apd_test_warn_with(&o,
+	    "truncated JSON) at line 5, column 36 (offset 191") != NULL, "warning: %s",
+	    o.warns[0].value);
 	ck_assert_uint_eq(o.warns[0].line, 5);
 	apd_test_out_free(&o);
 }
@@ -432,29 +396,33 @@ START_TEST(test_json_depth_limit)
 
 	apd_limits_default(&lim);
 	/* 200 levels: beyond the default depth (64), the first members are kept */
-	ck_assert_int_eq(parse_fixture_ex("deep-nested.json", &lim, 0, &o, &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_src_mem(&JSON, FIX "deep-nested.json", &lim, 0, &o, &err),
+	    APD_WARN);
 	ck_assert_uint_eq(o.nev, 1);
-	ck_assert(has_warning(&o, "nesting too deep"));
+	ck_assert(apd_test_warn_with(&o, "nesting too deep") != NULL);
 	apd_test_out_free(&o);
 	/* within a raised depth it parses whole */
 	lim.max_json_depth = 512;
-	ck_assert_int_eq(parse_fixture_ex("deep-nested.json", &lim, 0, &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src_mem(&JSON, FIX "deep-nested.json", &lim, 0, &o, &err),
+	    APD_OK);
 	ck_assert_uint_eq(o.nev, 1);
 	apd_test_out_free(&o);
 
 	/* lowered: members before the deep one are kept */
 	lim.max_json_depth = 16;
-	ck_assert_int_eq(parse_fixture_ex("deep-nested.json", &lim, 0, &o, &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_src_mem(&JSON, FIX "deep-nested.json", &lim, 0, &o, &err),
+	    APD_WARN);
 	ck_assert_uint_eq(o.nev, 1);
 	d = parse_data(o.ev[0].data);
 	ck_assert_int_eq(json_object_object_length(d), 2);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(d, "before")), "kept");
 	json_object_put(d);
-	ck_assert(has_warning(&o, "nesting too deep at line 1, column 46 (offset 45"));
+	ck_assert(apd_test_warn_with(&o, "nesting too deep at line 1, column 46 (offset 45") != NULL);
 	apd_test_out_free(&o);
 
 	/* nothing complete before the limit: unusable */
-	ck_assert_int_eq(parse_fixture_ex("deep-only.json", &lim, 0, &o, &err), APD_FAILED);
+	ck_assert_int_eq(apd_test_parse_src_mem(&JSON, FIX "deep-only.json", &lim, 0, &o, &err),
+	    APD_FAILED);
 	ck_assert_uint_eq(o.nev, 0);
 	ck_assert_msg(strstr(err.msg, "deep-only.json: not usable JSON: nesting too deep at line 1, "
 	    "column 17 (offset 16") != NULL, "%s", err.msg);
@@ -497,7 +465,8 @@ START_TEST(test_json_byte_limit)
 	ck_assert_int_eq(apd_test_parse_mem_ex(&apd_parser_json, doc, n, "big.json", &lim, 0, &o,
 	    &err), APD_WARN);
 	ck_assert_uint_eq(o.nev, 1);
-	ck_assert(has_warning(&o, "input longer than the limit of 1000 bytes (max_json_bytes)"));
+	ck_assert(apd_test_warn_with(&o,
+	    "input longer than the limit of 1000 bytes (max_json_bytes)") != NULL);
 	d = parse_data(o.ev[0].data);
 	ck_assert_int_gt(json_object_object_length(d), 50);
 	ck_assert_int_lt(json_object_object_length(d), 500);
@@ -540,7 +509,7 @@ START_TEST(test_json_byte_limit)
 	    &err), APD_WARN);
 	ck_assert_uint_eq(o.nev, 1);
 	ck_assert_str_eq(o.ev[0].message, "first=1");
-	ck_assert(has_warning(&o, "the rest is skipped"));
+	ck_assert(apd_test_warn_with(&o, "the rest is skipped") != NULL);
 	apd_test_out_free(&o);
 	free(two);
 	free(doc);
@@ -567,8 +536,8 @@ START_TEST(test_json_large_data_truncated)
 	ck_assert_uint_eq(strlen(json_object_get_string(json_object_object_get(d, "prefix"))),
 	    64 * 1024);
 	json_object_put(d);
-	ck_assert(has_warning(&o, "event.data keeps the first 65536 bytes"));
-	ck_assert(has_warning(&o, "message text cut at"));
+	ck_assert(apd_test_warn_with(&o, "event.data keeps the first 65536 bytes") != NULL);
+	ck_assert(apd_test_warn_with(&o, "message text cut at") != NULL);
 	ck_assert_uint_le(strlen(o.ev[0].message), 1024 * 1024);
 	ck_assert_ptr_nonnull(strstr(o.ev[0].message, "\nm1000=1000\n"));
 	apd_test_out_free(&o);
@@ -581,7 +550,8 @@ START_TEST(test_json_multi_doc_trailing_garbage)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_fixture("multi-doc-trailing-garbage.json", &o, &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_src(&JSON, FIX "multi-doc-trailing-garbage.json", &o, &err),
+	    APD_WARN);
 	ck_assert_uint_eq(o.nev, 2);
 	ck_assert_str_eq(o.ev[0].message, "a=1");
 	ck_assert_str_eq(o.ev[1].message, "b[0]=true\nb[1]=null");
@@ -589,7 +559,8 @@ START_TEST(test_json_multi_doc_trailing_garbage)
 	ck_assert_uint_eq(o.ev[1].offset, 8);
 	ck_assert_uint_eq(o.nwarns, 1);
 	ck_assert_uint_eq(o.warns[0].line, 3);
-	ck_assert_msg(has_warning(&o, "unexpected character at line 3"), "%s", o.warns[0].value);
+	ck_assert_msg(apd_test_warn_with(&o, "unexpected character at line 3") != NULL, "%s",
+	    o.warns[0].value);
 	apd_test_out_free(&o);
 }
 END_TEST
@@ -599,7 +570,7 @@ START_TEST(test_json_not_json_fails)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_fixture("not-json.json", &o, &err), APD_FAILED);
+	ck_assert_int_eq(apd_test_parse_src(&JSON, FIX "not-json.json", &o, &err), APD_FAILED);
 	ck_assert_uint_eq(o.nev, 0);
 	/* json-c reads "This" as a misspelt "true": the fault is at the second byte */
 	ck_assert_msg(strstr(err.msg, "tests/data/json/not-json.json: not usable JSON: ") != NULL &&
@@ -669,7 +640,7 @@ START_TEST(test_json_profile_times)
 	    "p.json", &o, &err), APD_OK);
 	ck_assert_int_eq(o.ev[0].ts_utc, APD_TS_NONE);
 	ck_assert_int_eq(o.ev[0].tz, APD_TZ_NONE);
-	ck_assert_str_eq(fact(&o, "autopilot.ErrorCode"), "807");
+	ck_assert_str_eq(apd_test_must_fact(&o, "autopilot.ErrorCode"), "807");
 	apd_test_out_free(&o);
 }
 END_TEST
@@ -698,8 +669,7 @@ bid_of(const char *rel)
 	int b;
 	const char *slash = strrchr(rel, '/');
 
-	buf = apd_test_slurp(apd_test_src(rel), &n);
-	ck_assert_ptr_nonnull(buf);
+	buf = apd_test_slurp_src(rel, &n);
 	pr.head = buf;
 	pr.len = n < APD_STREAM_HEAD ? n : APD_STREAM_HEAD;
 	pr.name = slash ? slash + 1 : rel;

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define DUMP "tests/data/mdmregdump/MdmDiagReport_RegistryDump.reg"
 #define ENR  "software\\microsoft\\enrollments\\6D1C4B2E8F3A4C1B9E7D2A5B3C4D5E6F"
@@ -26,100 +25,11 @@
 extern const struct apd_parser apd_parser_mdmregdump;
 extern const struct apd_parser apd_parser_regexport;
 
-/*
- * A value by key and name, both case-insensitive.  Unlike
- * apd_test_find_regval() this skips the key rows, whose name is absent
- * (strcasecmp() on their NULL name would crash).
- */
-static const struct apd_test_regval *
-find_rv(const struct apd_test_out *o, const char *key, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < o->nrv; i++)
-		if (o->rv[i].name && strcasecmp(o->rv[i].key, key) == 0 &&
-		    strcasecmp(o->rv[i].name, name) == 0)
-			return &o->rv[i];
-	return NULL;
-}
-
-/* The row of a key line (name absent), or NULL. */
-static const struct apd_test_regval *
-find_key(const struct apd_test_out *o, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < o->nrv; i++)
-		if (o->rv[i].name == NULL && strcasecmp(o->rv[i].key, key) == 0)
-			return &o->rv[i];
-	return NULL;
-}
-
-static size_t
-count_keys(const struct apd_test_out *o)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < o->nrv; i++)
-		n += o->rv[i].name == NULL;
-	return n;
-}
-
-/* Was a warning emitted for this line whose text contains `part`? */
-static int
-warned(const struct apd_test_out *o, uint64_t line, const char *part)
-{
-	size_t i;
-
-	for (i = 0; i < o->nwarns; i++)
-		if (o->warns[i].line == line && strstr(o->warns[i].value, part))
-			return 1;
-	return 0;
-}
-
-static const struct apd_test_regval *
-must(const struct apd_test_out *o, const char *key, const char *name)
-{
-	const struct apd_test_regval *r = find_rv(o, key, name);
-
-	ck_assert_msg(r != NULL, "value '%s' of '%s' not found", name, key);
-	return r;
-}
-
-static void
-ck_text(const struct apd_test_out *o, const char *key, const char *name, int type,
-    const char *want, uint64_t line)
-{
-	const struct apd_test_regval *r = must(o, key, name);
-
-	ck_assert_int_eq(r->kind, APD_RV_TEXT);
-	ck_assert_int_eq(r->type, type);
-	ck_assert_ptr_nonnull(r->text);
-	ck_assert_str_eq(r->text, want);
-	if (line)
-		ck_assert_uint_eq(r->line, line);
-}
-
-static void
-ck_int(const struct apd_test_out *o, const char *key, const char *name, int type,
-    uint64_t want, uint64_t line)
-{
-	const struct apd_test_regval *r = must(o, key, name);
-
-	ck_assert_int_eq(r->kind, APD_RV_INT);
-	ck_assert_int_eq(r->type, type);
-	ck_assert_uint_eq((uint64_t)r->num, want);
-	if (line)
-		ck_assert_uint_eq(r->line, line);
-}
-
-static int
-parse_mem(const void *p, size_t n, struct apd_test_out *o, struct apd_error *err)
-{
-	apd_test_out_init(o);
-	return apd_test_parse_mem(&apd_parser_mdmregdump, p, n, "MdmDiagReport_RegistryDump.reg",
-	    o, err);
-}
+/* Buffers are parsed under the collector's file name, the fixture read into memory as dump.reg. */
+static const struct apd_test_input MDMREGDUMP = {
+	&apd_parser_mdmregdump, "MdmDiagReport_RegistryDump.reg"
+};
+static const struct apd_test_input DUMP_REG = { &apd_parser_mdmregdump, "dump.reg" };
 
 /* Every value of the fixture, decoded (shared by the block-size test). */
 static void
@@ -140,11 +50,11 @@ check_dump(const struct apd_test_out *o)
 	size_t i;
 
 	ck_assert_uint_eq(o->nwarns, 0);
-	ck_assert_uint_eq(count_keys(o), 14);
+	ck_assert_uint_eq(apd_test_count_regkeys(o), 14);
 	ck_assert_uint_eq(o->nrv, 14 + 42);
 
 	/* keys, as written (lower-cased by the collector), looked up in any case */
-	r = find_key(o, "SOFTWARE\\Microsoft\\Enrollments");
+	r = apd_test_find_regkey(o, "SOFTWARE\\Microsoft\\Enrollments");
 	ck_assert_ptr_nonnull(r);
 	ck_assert_str_eq(r->key, "software\\microsoft\\enrollments");
 	ck_assert_str_eq(r->hive, "HKLM");
@@ -152,20 +62,20 @@ check_dump(const struct apd_test_out *o)
 	ck_assert_int_eq(r->type, 0);
 	ck_assert_int_eq(r->kind, APD_RV_BLOB);
 	ck_assert_uint_eq(r->blob_len, 0);
-	r = find_key(o, PROV "\\diagnostics\\autopilot\\DefaultEvaluationOrder");
+	r = apd_test_find_regkey(o, PROV "\\diagnostics\\autopilot\\DefaultEvaluationOrder");
 	ck_assert_ptr_nonnull(r);   /* no values, still recorded */
 	ck_assert_uint_eq(r->line, 48);
 
 	/* §5.2 enrollment and FirstSync */
-	ck_int(o, ENR, "EnrollmentState", 4, 1, 5);
-	ck_text(o, ENR, "ProviderID", 1, "MS DM Server", 7);
-	ck_text(o, ENR, "DiscoveryServiceFullURL", 1,
+	apd_test_ck_regint(o, ENR, "EnrollmentState", 4, 1, 5);
+	apd_test_ck_regtext(o, ENR, "ProviderID", 1, "MS DM Server", 7);
+	apd_test_ck_regtext(o, ENR, "DiscoveryServiceFullURL", 1,
 	    "https://enrollment.manage.microsoft.com/enrollmentserver/discovery.svc", 10);
-	ck_int(o, ENR "\\FirstSync", "SyncFailureTimeout", 4, 60, 13);
-	ck_int(o, ENR "\\FirstSync", "BlockInStatusPage", 4, 6, 14);
-	ck_int(o, ENR "\\FirstSync", "SkipDeviceStatusPage", 4, 0, 15);
-	ck_int(o, ENR "\\FirstSync", "SkipUserStatusPage", 4, 0xffffffffu, 16);
-	r = must(o, ENR "\\FirstSync\\" SID, "Timestamp");
+	apd_test_ck_regint(o, ENR "\\FirstSync", "SyncFailureTimeout", 4, 60, 13);
+	apd_test_ck_regint(o, ENR "\\FirstSync", "BlockInStatusPage", 4, 6, 14);
+	apd_test_ck_regint(o, ENR "\\FirstSync", "SkipDeviceStatusPage", 4, 0, 15);
+	apd_test_ck_regint(o, ENR "\\FirstSync", "SkipUserStatusPage", 4, 0xffffffffu, 16);
+	r = apd_test_must_regval(o, ENR "\\FirstSync\\" SID, "Timestamp");
 	ck_assert_int_eq(r->kind, APD_RV_BLOB);
 	ck_assert_int_eq(r->type, 3);
 	ck_assert_uint_eq(r->blob_len, 8);
@@ -174,45 +84,50 @@ check_dump(const struct apd_test_out *o)
 		ft = ft << 8 | r->blob[i];
 	apd_format_utc(utc, apd_filetime_to_us(ft));
 	ck_assert_str_eq(utc, "2024-03-14T09:12:33.000000Z");
-	ck_int(o, ENR "\\FirstSync\\" SID, "ApplicationsDuration", 4, 587, 23);
+	apd_test_ck_regint(o, ENR "\\FirstSync\\" SID, "ApplicationsDuration", 4, 587, 23);
 
 	/* §5.3 provisioning */
-	ck_text(o, PROV, "", 1, "Provisioning", 28);
-	ck_text(o, PROV "\\autopilotpolicycache", "PolicyJsonCache", 1, pjc, 31);
-	ck_int(o, PROV "\\autopilotpolicycache", "LastUpdate", 11, 0x1da75f2a3b4c5d6ull, 33);
-	ck_int(o, PROV "\\Diagnostics\\Autopilot", "IsAutopilotDisabled", 4, 0, 38);
-	ck_assert_str_eq(must(o, PROV "\\diagnostics\\autopilot", "isautopilotdisabled")->name,
-	    "IsAutoPilotDisabled");
-	ck_int(o, PROV "\\diagnostics\\autopilot", "CloudAssignedOobeConfig", 4, 1308, 40);
-	ck_text(o, PROV "\\diagnostics\\autopilot", "DeploymentProfileName", 1,
+	apd_test_ck_regtext(o, PROV, "", 1, "Provisioning", 28);
+	apd_test_ck_regtext(o, PROV "\\autopilotpolicycache", "PolicyJsonCache", 1, pjc, 31);
+	apd_test_ck_regint(o, PROV "\\autopilotpolicycache", "LastUpdate", 11, 0x1da75f2a3b4c5d6ull,
+	    33);
+	apd_test_ck_regint(o, PROV "\\Diagnostics\\Autopilot", "IsAutopilotDisabled", 4, 0, 38);
+	ck_assert_str_eq(apd_test_must_regval(o, PROV "\\diagnostics\\autopilot",
+	    "isautopilotdisabled")->name, "IsAutoPilotDisabled");
+	apd_test_ck_regint(o, PROV "\\diagnostics\\autopilot", "CloudAssignedOobeConfig", 4, 1308, 40);
+	apd_test_ck_regtext(o, PROV "\\diagnostics\\autopilot", "DeploymentProfileName", 1,
 	    "Contoso ? User driven", 41);
-	ck_text(o, PROV "\\diagnostics\\autopilot", "CloudAssignedTenantUpn", 1, "", 42);
-	ck_text(o, PROV "\\diagnostics\\autopilot\\EstablishedCorrelations", "EntDMID", 1,
+	apd_test_ck_regtext(o, PROV "\\diagnostics\\autopilot", "CloudAssignedTenantUpn", 1, "", 42);
+	apd_test_ck_regtext(o, PROV "\\diagnostics\\autopilot\\EstablishedCorrelations", "EntDMID", 1,
 	    "b3c5d7e9-0f1a-4b2c-8d3e-4f5a6b7c8d9e", 46);
-	ck_text(o, PROV "\\AutopilotSettings", "DevicePreparationCategory.Status", 1,
+	apd_test_ck_regtext(o, PROV "\\AutopilotSettings", "DevicePreparationCategory.Status", 1,
 	    "{\"categoryState\":\"succeeded\",\"subcategoryState\":[{\"subcategoryId\":"
 	    "\"DevicePreparation.MdmEnrollmentSubcategory\",\"subcategoryState\":\"succeeded\"}]}",
 	    51);
-	ck_text(o, PROV "\\AutopilotSettings", "ZtdRegistrationPolicies", 7,
+	apd_test_ck_regtext(o, PROV "\\AutopilotSettings", "ZtdRegistrationPolicies", 7,
 	    "[\"https://ztd.dds.microsoft.com/ztd/device/AutopilotDeviceBootstrapPolicies\","
 	    "\"https://ztd.dds.microsoft.com/ztd/device/AutopilotDeviceEnrollmentPolicies\","
 	    "\"Contoso ?ffice\"]", 52);
-	ck_text(o, PROV "\\AutopilotSettings", "InstallPath", 2,
+	apd_test_ck_regtext(o, PROV "\\AutopilotSettings", "InstallPath", 2,
 	    "%ProgramData%\\Microsoft\\IntuneManagementExtension", 53);
 	/* Windows-1252 bytes E9 and FC */
-	ck_text(o, PROV "\\AutopilotSettings", "OwnerDisplay", 1, "Ren\xC3\xA9 M\xC3\xBCller", 54);
-	ck_int(o, PROV "\\AutopilotSettings", "LastErrorCode", 11, 0x8000000000000005ull, 55);
+	apd_test_ck_regtext(o, PROV "\\AutopilotSettings", "OwnerDisplay", 1,
+	    "Ren\xC3\xA9 M\xC3\xBCller", 54);
+	apd_test_ck_regint(o, PROV "\\AutopilotSettings", "LastErrorCode", 11, 0x8000000000000005ull,
+	    55);
 
 	/* §5.1 ESP tracking */
-	ck_int(o, ESP "\\Device\\Setup", "HasProvisioningCompleted", 4, 0, 58);
-	ck_int(o, ESP "\\Device\\Setup\\Apps\\Tracking\\Sidecar\\" APP, "InstallationState", 4, 4,
-	    61);
-	ck_text(o, ESP "\\Device\\Setup\\Apps\\Tracking\\Sidecar\\" APP, "TrackingUri", 1,
+	apd_test_ck_regint(o, ESP "\\Device\\Setup", "HasProvisioningCompleted", 4, 0, 58);
+	apd_test_ck_regint(o, ESP "\\Device\\Setup\\Apps\\Tracking\\Sidecar\\" APP, "InstallationState",
+	    4, 4, 61);
+	apd_test_ck_regtext(o, ESP "\\Device\\Setup\\Apps\\Tracking\\Sidecar\\" APP, "TrackingUri", 1,
 	    "./Device/Vendor/MSFT/EnrollmentStatusTracking/Setup/Apps/Tracking/Sidecar/" APP, 63);
-	ck_int(o, ESP "\\ESPTrackingInfo\\Diagnostics\\Sidecar\\2024-03-14T09:20:11.4012345Z",
+	apd_test_ck_regint(o,
+	    ESP "\\ESPTrackingInfo\\Diagnostics\\Sidecar\\2024-03-14T09:20:11.4012345Z",
 	    "./Device/Vendor/MSFT/EnrollmentStatusTracking/Setup/Apps/Tracking/Sidecar/" APP, 4, 4,
 	    66);
-	r = must(o, "software\\microsoft\\windows\\currentversion\\useroobe", "RetailDemoMode");
+	r = apd_test_must_regval(o, "software\\microsoft\\windows\\currentversion\\useroobe",
+	    "RetailDemoMode");
 	ck_assert_str_eq(r->hive, "HKCU");
 	ck_assert_uint_eq(r->line, 69);
 }
@@ -222,9 +137,7 @@ START_TEST(test_mdmregdump_fixture)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	apd_test_out_init(&o);
-	ck_assert_int_eq(apd_test_parse_file(&apd_parser_mdmregdump, apd_test_src(DUMP), &o, &err),
-	    APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&MDMREGDUMP, DUMP, &o, &err), APD_OK);
 	check_dump(&o);
 	apd_test_out_free(&o);
 }
@@ -233,21 +146,9 @@ END_TEST
 START_TEST(test_mdmregdump_blocks)
 {
 	static const size_t blocks[] = { 1, 2, 13, 100, 4095 };
-	struct apd_test_out o;
-	struct apd_error err;
-	unsigned char *buf;
-	size_t n, i;
 
-	buf = apd_test_slurp(apd_test_src(DUMP), &n);
-	ck_assert_ptr_nonnull(buf);
-	for (i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
-		apd_test_out_init(&o);
-		ck_assert_int_eq(apd_test_parse_mem_ex(&apd_parser_mdmregdump, buf, n, "dump.reg",
-		    NULL, blocks[i], &o, &err), APD_OK);
-		check_dump(&o);
-		apd_test_out_free(&o);
-	}
-	free(buf);
+	apd_test_src_in_blocks(&DUMP_REG, DUMP, blocks, sizeof(blocks) / sizeof(blocks[0]), APD_OK,
+	    check_dump);
 }
 END_TEST
 
@@ -282,32 +183,33 @@ START_TEST(test_mdmregdump_unescaped)
 	struct apd_error err;
 	const struct apd_test_regval *r;
 
-	ck_assert_int_eq(parse_mem(in, sizeof(in) - 1, &o, &err), APD_OK);
-	ck_int(&o, k, "a\"b", 4, 1, 2);
-	ck_int(&o, k, "C:\\Path\\", 4, 2, 3);
-	ck_text(&o, k, "x", 1, "y\"=\"z", 4);
-	ck_text(&o, k, "weird\"=name", 1, "v", 5);
-	ck_text(&o, k, "path", 1, "C:\\Temp\\", 6);
-	ck_int(&o, k, "tab", 4, 10, 7);
-	ck_int(&o, k, "noindent", 11, 255, 8);
-	r = must(&o, k, "one");
+	ck_assert_int_eq(apd_test_parse_buf(&MDMREGDUMP, in, sizeof(in) - 1, NULL, 0, &o, &err),
+	    APD_OK);
+	apd_test_ck_regint(&o, k, "a\"b", 4, 1, 2);
+	apd_test_ck_regint(&o, k, "C:\\Path\\", 4, 2, 3);
+	apd_test_ck_regtext(&o, k, "x", 1, "y\"=\"z", 4);
+	apd_test_ck_regtext(&o, k, "weird\"=name", 1, "v", 5);
+	apd_test_ck_regtext(&o, k, "path", 1, "C:\\Temp\\", 6);
+	apd_test_ck_regint(&o, k, "tab", 4, 10, 7);
+	apd_test_ck_regint(&o, k, "noindent", 11, 255, 8);
+	r = apd_test_must_regval(&o, k, "one");
 	ck_assert_int_eq(r->kind, APD_RV_BLOB);
 	ck_assert_uint_eq(r->blob_len, 2);
-	ck_int(&o, k, "", 4, 3, 10);
-	ck_text(&o, k, "quote", 1, "\"", 11);
-	ck_text(&o, k, "multi1", 7, "[\"a\",\"b\"]", 12);
-	ck_text(&o, k, "multi2", 7, "[\"a\",\"b\"]", 13);
-	ck_text(&o, k, "multi3", 7, "[\"a\",\"b\"]", 14);
-	ck_text(&o, k, "multi4", 7, "[\"x\\\"y\",\"z\"]", 15);
-	ck_text(&o, k, "multi5", 7, "[]", 16);
-	ck_text(&o, k, "multi6", 7, "[\"\"]", 17);
-	ck_text(&o, k, "multi7", 7, "[\"a\",\"b\"]", 18);
-	r = must(&o, k, "wrapped");
+	apd_test_ck_regint(&o, k, "", 4, 3, 10);
+	apd_test_ck_regtext(&o, k, "quote", 1, "\"", 11);
+	apd_test_ck_regtext(&o, k, "multi1", 7, "[\"a\",\"b\"]", 12);
+	apd_test_ck_regtext(&o, k, "multi2", 7, "[\"a\",\"b\"]", 13);
+	apd_test_ck_regtext(&o, k, "multi3", 7, "[\"a\",\"b\"]", 14);
+	apd_test_ck_regtext(&o, k, "multi4", 7, "[\"x\\\"y\",\"z\"]", 15);
+	apd_test_ck_regtext(&o, k, "multi5", 7, "[]", 16);
+	apd_test_ck_regtext(&o, k, "multi6", 7, "[\"\"]", 17);
+	apd_test_ck_regtext(&o, k, "multi7", 7, "[\"a\",\"b\"]", 18);
+	r = apd_test_must_regval(&o, k, "wrapped");
 	ck_assert_uint_eq(r->blob_len, 3);
 	ck_assert_mem_eq(r->blob, "\x01\x02\x03", 3);
 	ck_assert_uint_eq(r->line, 19);
-	ck_int(&o, k, "be", 5, 42, 21);
-	r = must(&o, k, "none");
+	apd_test_ck_regint(&o, k, "be", 5, 42, 21);
+	r = apd_test_must_regval(&o, k, "none");
 	ck_assert_int_eq(r->type, 0);
 	ck_assert_uint_eq(r->blob_len, 0);
 	ck_assert_uint_eq(o.nrv, 1 + 20);
@@ -336,7 +238,7 @@ START_TEST(test_mdmregdump_malformed_lines)
 	    "    \"Good3\"=QWORD:ffffffffffffffff\r\n"                /* 16 */
 	    "[HKEY_CLASSES_ROOT_TYPO\\x]\r\n"                          /* 17 */
 	    "    \"Lost\"=DWORD:00000001\r\n";                        /* 18 */
-	static const struct { uint64_t line; const char *part; } want[] = {
+	static const struct apd_test_want_warn want[] = {
 		{ 3, "bad DWORD value" }, { 4, "bad DWORD value" },
 		{ 5, "without a closing quote" },
 		{ 6, "unknown value type 'SZ:abc'" }, { 7, "unexpected text" },
@@ -346,17 +248,14 @@ START_TEST(test_mdmregdump_malformed_lines)
 	};
 	struct apd_test_out o;
 	struct apd_error err;
-	size_t i;
 
-	ck_assert_int_eq(parse_mem(in, sizeof(in) - 1, &o, &err), APD_WARN);
-	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		ck_assert_msg(warned(&o, want[i].line, want[i].part), "no warning '%s' at line %u",
-		    want[i].part, (unsigned)want[i].line);
-	ck_assert_uint_eq(o.nwarns, sizeof(want) / sizeof(want[0]));
+	ck_assert_int_eq(apd_test_parse_buf(&MDMREGDUMP, in, sizeof(in) - 1, NULL, 0, &o, &err),
+	    APD_WARN);
+	apd_test_ck_warnings(&o, want, sizeof(want) / sizeof(want[0]));
 	ck_assert_str_eq(o.warns[0].value, "line 3: bad DWORD value 'DWORD:0000000g'");
-	ck_int(&o, "software\\microsoft\\test", "Good1", 4, 1, 2);
-	ck_text(&o, "software\\microsoft\\test", "Good2", 1, "ok", 10);
-	ck_int(&o, "software\\microsoft\\test\\sub", "Good3", 11, UINT64_MAX, 16);
+	apd_test_ck_regint(&o, "software\\microsoft\\test", "Good1", 4, 1, 2);
+	apd_test_ck_regtext(&o, "software\\microsoft\\test", "Good2", 1, "ok", 10);
+	apd_test_ck_regint(&o, "software\\microsoft\\test\\sub", "Good3", 11, UINT64_MAX, 16);
 	ck_assert_uint_eq(o.nrv, 2 + 3);
 	apd_test_out_free(&o);
 }
@@ -378,31 +277,30 @@ START_TEST(test_mdmregdump_truncated)
 	unsigned char *buf;
 	size_t n, at;
 
-	buf = apd_test_slurp(apd_test_src(DUMP), &n);
-	ck_assert_ptr_nonnull(buf);
+	buf = apd_test_slurp_src(DUMP, &n);
 	/* cut in the middle of the Timestamp's hex data (line 21) */
 	at = after(buf, n, "\"Timestamp\"=hex(3):80,d6,6b");
 	ck_assert_uint_gt(at, 0);
-	ck_assert_int_eq(parse_mem(buf, at, &o, &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_buf(&MDMREGDUMP, buf, at, NULL, 0, &o, &err), APD_WARN);
 	ck_assert_uint_eq(o.nwarns, 1);
-	ck_assert(warned(&o, 21, "last line skipped as cut"));
-	ck_assert_ptr_null(find_rv(&o, ENR "\\FirstSync\\" SID, "Timestamp"));
-	ck_assert_ptr_nonnull(find_key(&o, ENR "\\FirstSync\\" SID));
-	ck_int(&o, ENR "\\FirstSync", "IsServerProvisioningDone", 4, 1, 18);
+	ck_assert(apd_test_warned_at(&o, 21, "last line skipped as cut"));
+	ck_assert_ptr_null(apd_test_find_regval(&o, ENR "\\FirstSync\\" SID, "Timestamp"));
+	ck_assert_ptr_nonnull(apd_test_find_regkey(&o, ENR "\\FirstSync\\" SID));
+	apd_test_ck_regint(&o, ENR "\\FirstSync", "IsServerProvisioningDone", 4, 1, 18);
 	apd_test_out_free(&o);
 
 	/* cut in a DWORD: "DWORD:0000" would read as 0 if the cut went unnoticed */
 	at = after(buf, n, "\"SkipUserStatusPage\"=DWORD:ffff");
 	ck_assert_uint_gt(at, 0);
-	ck_assert_int_eq(parse_mem(buf, at, &o, &err), APD_WARN);
-	ck_assert(warned(&o, 16, "last line skipped as cut"));
-	ck_assert_ptr_null(find_rv(&o, ENR "\\FirstSync", "SkipUserStatusPage"));
+	ck_assert_int_eq(apd_test_parse_buf(&MDMREGDUMP, buf, at, NULL, 0, &o, &err), APD_WARN);
+	ck_assert(apd_test_warned_at(&o, 16, "last line skipped as cut"));
+	ck_assert_ptr_null(apd_test_find_regval(&o, ENR "\\FirstSync", "SkipUserStatusPage"));
 	apd_test_out_free(&o);
 
 	/* cut after a complete line: nothing is lost, nothing to warn about */
 	at = after(buf, n, "\"SkipUserStatusPage\"=DWORD:ffffffff\r\n");
-	ck_assert_int_eq(parse_mem(buf, at, &o, &err), APD_OK);
-	ck_int(&o, ENR "\\FirstSync", "SkipUserStatusPage", 4, 0xffffffffu, 16);
+	ck_assert_int_eq(apd_test_parse_buf(&MDMREGDUMP, buf, at, NULL, 0, &o, &err), APD_OK);
+	apd_test_ck_regint(&o, ENR "\\FirstSync", "SkipUserStatusPage", 4, 0xffffffffu, 16);
 	apd_test_out_free(&o);
 	free(buf);
 }
@@ -413,13 +311,8 @@ START_TEST(test_mdmregdump_binary_garbage)
 	unsigned char buf[4096];
 	struct apd_test_out o;
 	struct apd_error err;
-	uint32_t seed = 3;
-	size_t i;
 
-	for (i = 0; i < sizeof(buf); i++) {
-		seed = seed * 1103515245u + 12345u;
-		buf[i] = (unsigned char)(seed >> 16);
-	}
+	apd_test_junk(buf, sizeof(buf), 3);
 	apd_test_out_init(&o);
 	ck_assert_int_eq(apd_test_parse_mem(&apd_parser_mdmregdump, buf, sizeof(buf),
 	    "cab/MdmDiagReport_RegistryDump.reg", &o, &err), APD_FAILED);
@@ -455,114 +348,69 @@ START_TEST(test_mdmregdump_not_registry_text)
 }
 END_TEST
 
-/* Parse the fixture with these limits into o; returns the parser's code. */
-static int
-parse_dump_lim(const struct apd_limits *lim, struct apd_test_out *o)
-{
-	struct apd_error err;
-	unsigned char *buf;
-	size_t n;
-	int rc;
-
-	buf = apd_test_slurp(apd_test_src(DUMP), &n);
-	ck_assert_ptr_nonnull(buf);
-	apd_test_out_init(o);
-	rc = apd_test_parse_mem_ex(&apd_parser_mdmregdump, buf, n, "dump.reg", lim, 0, o, &err);
-	free(buf);
-	return rc;
-}
-
 START_TEST(test_mdmregdump_line_limit)
 {
 	struct apd_limits lim;
 	struct apd_test_out o;
+	struct apd_error err;
 
 	/* lines 31 (PolicyJsonCache, 458 bytes) and 53 (InstallPath, 324) pass 300 */
 	apd_limits_default(&lim);
 	lim.max_line = 300;
-	ck_assert_int_eq(parse_dump_lim(&lim, &o), APD_WARN);
-	ck_assert(warned(&o, 31, "longer than 300 bytes: skipped"));
-	ck_assert(warned(&o, 53, "longer than 300 bytes: skipped"));
+	ck_assert_int_eq(apd_test_parse_src_mem(&DUMP_REG, DUMP, &lim, 0, &o, &err), APD_WARN);
+	ck_assert(apd_test_warned_at(&o, 31, "longer than 300 bytes: skipped"));
+	ck_assert(apd_test_warned_at(&o, 53, "longer than 300 bytes: skipped"));
 	ck_assert_uint_eq(o.nwarns, 2);
-	ck_assert_ptr_null(find_rv(&o, PROV "\\autopilotpolicycache", "PolicyJsonCache"));
-	ck_assert_ptr_null(find_rv(&o, PROV "\\AutopilotSettings", "InstallPath"));
-	ck_int(&o, PROV "\\autopilotpolicycache", "ProfileAvailable", 4, 1, 32);
-	ck_int(&o, PROV "\\AutopilotSettings", "LastErrorCode", 11, 0x8000000000000005ull, 55);
+	ck_assert_ptr_null(apd_test_find_regval(&o, PROV "\\autopilotpolicycache", "PolicyJsonCache"));
+	ck_assert_ptr_null(apd_test_find_regval(&o, PROV "\\AutopilotSettings", "InstallPath"));
+	apd_test_ck_regint(&o, PROV "\\autopilotpolicycache", "ProfileAvailable", 4, 1, 32);
+	apd_test_ck_regint(&o, PROV "\\AutopilotSettings", "LastErrorCode", 11, 0x8000000000000005ull,
+	    55);
 	ck_assert_uint_eq(o.nrv, 14 + 40);
 	apd_test_out_free(&o);
 
 	/* at 160 the key line 60 (165 bytes) is cut too: its three values go with it */
 	lim.max_line = 160;
-	ck_assert_int_eq(parse_dump_lim(&lim, &o), APD_WARN);
-	ck_assert(warned(&o, 51, "longer than 160 bytes: skipped"));
-	ck_assert(warned(&o, 52, "longer than 160 bytes: skipped"));
-	ck_assert(warned(&o, 60, "with the values of its key"));
+	ck_assert_int_eq(apd_test_parse_src_mem(&DUMP_REG, DUMP, &lim, 0, &o, &err), APD_WARN);
+	ck_assert(apd_test_warned_at(&o, 51, "longer than 160 bytes: skipped"));
+	ck_assert(apd_test_warned_at(&o, 52, "longer than 160 bytes: skipped"));
+	ck_assert(apd_test_warned_at(&o, 60, "with the values of its key"));
 	ck_assert_uint_eq(o.nwarns, 5);
-	ck_assert_ptr_null(find_key(&o, ESP "\\Device\\Setup\\Apps\\Tracking\\Sidecar\\" APP));
-	ck_assert_ptr_null(find_rv(&o, ESP "\\Device\\Setup\\Apps\\Tracking\\Sidecar\\" APP,
-	    "InstallationState"));
-	ck_int(&o, ESP "\\Device\\Setup", "HasProvisioningCompleted", 4, 0, 58);
-	ck_int(&o, "software\\microsoft\\windows\\currentversion\\useroobe", "RetailDemoMode", 4, 0,
-	    69);
+	ck_assert_ptr_null(apd_test_find_regkey(&o,
+	    ESP "\\Device\\Setup\\Apps\\Tracking\\Sidecar\\" APP));
+	ck_assert_ptr_null(apd_test_find_regval(&o,
+	    ESP "\\Device\\Setup\\Apps\\Tracking\\Sidecar\\" APP, "InstallationState"));
+	apd_test_ck_regint(&o, ESP "\\Device\\Setup", "HasProvisioningCompleted", 4, 0, 58);
+	apd_test_ck_regint(&o, "software\\microsoft\\windows\\currentversion\\useroobe",
+	    "RetailDemoMode", 4, 0, 69);
 	ck_assert_uint_eq(o.nrv, 13 + 35);
 	apd_test_out_free(&o);
 
 	/* hex data over max_record is skipped: Timestamp has 8 bytes, InstallPath 98 */
 	apd_limits_default(&lim);
 	lim.max_record = 7;
-	ck_assert_int_eq(parse_dump_lim(&lim, &o), APD_WARN);
-	ck_assert(warned(&o, 21, "'Timestamp' is larger than 7 bytes"));
-	ck_assert(warned(&o, 53, "'InstallPath' is larger than 7 bytes"));
+	ck_assert_int_eq(apd_test_parse_src_mem(&DUMP_REG, DUMP, &lim, 0, &o, &err), APD_WARN);
+	ck_assert(apd_test_warned_at(&o, 21, "'Timestamp' is larger than 7 bytes"));
+	ck_assert(apd_test_warned_at(&o, 53, "'InstallPath' is larger than 7 bytes"));
 	ck_assert_uint_eq(o.nwarns, 2);
 	apd_test_out_free(&o);
 	lim.max_record = 8;
-	ck_assert_int_eq(parse_dump_lim(&lim, &o), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_src_mem(&DUMP_REG, DUMP, &lim, 0, &o, &err), APD_WARN);
 	ck_assert_uint_eq(o.nwarns, 1);
-	ck_assert_uint_eq(must(&o, ENR "\\FirstSync\\" SID, "Timestamp")->blob_len, 8);
+	ck_assert_uint_eq(apd_test_must_regval(&o, ENR "\\FirstSync\\" SID, "Timestamp")->blob_len, 8);
 	apd_test_out_free(&o);
 }
 END_TEST
 
-/* A sink that counts text values with a NUL inside (e.g. a terminator left in). */
-static int
-nul_regval(void *ud, const struct apd_regval *rv)
-{
-	if (rv->kind == APD_RV_TEXT && memchr(rv->text.p, '\0', rv->text.n) != NULL)
-		++*(int *)ud;
-	return APD_OK;
-}
-
+/* No text value keeps a NUL inside (e.g. a terminator left in). */
 START_TEST(test_mdmregdump_text_without_nul)
 {
-	static const struct apd_sink_vtable vt = { .regval = nul_regval };
-	struct apd_sink sink = { &vt, NULL };
-	struct apd_mem_src m = { NULL, 0, 0 };
-	struct apd_stream st;
-	struct apd_limits lim;
+	struct apd_test_out o;
 	struct apd_error err;
-	struct apd_parse ps;
-	unsigned char *buf;
-	size_t n;
-	int bad = 0;
 
-	buf = apd_test_slurp(apd_test_src(DUMP), &n);
-	ck_assert_ptr_nonnull(buf);
-	m.p = buf;
-	m.n = n;
-	apd_limits_default(&lim);
-	sink.ud = &bad;
-	ck_assert_int_eq(apd_stream_open(&st, apd_mem_block, &m, "d.reg", (int64_t)n, 1 << 20,
-	    &err), APD_OK);
-	ps.in = &st;
-	ps.sink = &sink;
-	ps.lim = &lim;
-	ps.path = "d.reg";
-	ps.name = "d.reg";
-	ps.err = &err;
-	ck_assert_int_eq(apd_parser_mdmregdump.run(&ps), APD_OK);
-	apd_stream_close(&st);
-	free(buf);
-	ck_assert_int_eq(bad, 0);
+	ck_assert_int_eq(apd_test_parse_src_mem(&DUMP_REG, DUMP, NULL, 0, &o, &err), APD_OK);
+	ck_assert_uint_eq(o.nrv_text_nul, 0);
+	apd_test_out_free(&o);
 }
 END_TEST
 

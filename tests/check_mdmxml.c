@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 extern const struct apd_parser apd_parser_mdmxml;
 
@@ -15,39 +14,10 @@ extern const struct apd_parser apd_parser_mdmxml;
 #define ENR "6F3B8A21-4C9E-4D2B-9A7E-1B2C3D4E5F60"
 #define US(s) ((int64_t)(s) * 1000000)
 
-/* ---- helpers ---- */
+/* The parser under test; in-memory input is shown under the collector's file name. */
+static const struct apd_test_input MDMXML = { &apd_parser_mdmxml, "MDMDiagReport.xml" };
 
-static int
-parse_file(const char *rel, struct apd_test_out *o, struct apd_error *err)
-{
-	apd_test_out_init(o);
-	return apd_test_parse_file(&apd_parser_mdmxml, apd_test_src(rel), o, err);
-}
-
-static int
-parse_str(const char *doc, struct apd_test_out *o, struct apd_error *err)
-{
-	apd_test_out_init(o);
-	return apd_test_parse_mem(&apd_parser_mdmxml, doc, strlen(doc), "MDMDiagReport.xml", o, err);
-}
-
-/* Parse a file of the source tree from memory, with limits and a block size. */
-static int
-parse_file_ex(const char *rel, const struct apd_limits *lim, size_t block, struct apd_test_out *o,
-    struct apd_error *err)
-{
-	size_t n;
-	unsigned char *buf = apd_test_slurp(apd_test_src(rel), &n);
-	int rc;
-
-	ck_assert_ptr_nonnull(buf);
-	apd_test_out_init(o);
-	rc = apd_test_parse_mem_ex(&apd_parser_mdmxml, buf, n, "MDMDiagReport.xml", lim, block, o,
-	    err);
-	free(buf);
-	return rc;
-}
-
+/* How many facts have a name that starts with prefix. */
 static size_t
 count_prefix(const struct apd_test_out *o, const char *prefix)
 {
@@ -59,59 +29,6 @@ count_prefix(const struct apd_test_out *o, const char *prefix)
 	return k;
 }
 
-/* The first event whose message contains s, or NULL. */
-static const struct apd_test_event *
-event_with(const struct apd_test_out *o, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < o->nev; i++)
-		if (o->ev[i].message && strstr(o->ev[i].message, s))
-			return &o->ev[i];
-	return NULL;
-}
-
-static const char *
-warn_with(const struct apd_test_out *o, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < o->nwarns; i++)
-		if (strstr(o->warns[i].value, s))
-			return o->warns[i].value;
-	return NULL;
-}
-
-static int
-contains(const char *hay, const char *needle)
-{
-	return hay && strstr(hay, needle) != NULL;
-}
-
-/* Is needle anywhere in what the parser emitted? */
-static int
-emitted_anywhere(const struct apd_test_out *o, const struct apd_error *err, const char *needle)
-{
-	size_t i;
-
-	if (contains(err->msg, needle))
-		return 1;
-	for (i = 0; i < o->nfacts; i++)
-		if (contains(o->facts[i].name, needle) || contains(o->facts[i].value, needle))
-			return 1;
-	for (i = 0; i < o->nev; i++)
-		if (contains(o->ev[i].message, needle) || contains(o->ev[i].data, needle) ||
-		    contains(o->ev[i].component, needle))
-			return 1;
-	for (i = 0; i < o->nwarns; i++)
-		if (contains(o->warns[i].value, needle))
-			return 1;
-	for (i = 0; i < o->ngaps; i++)
-		if (contains(o->gaps[i].name, needle) || contains(o->gaps[i].value, needle))
-			return 1;
-	return 0;
-}
-
 /* ---- Core ---- */
 
 START_TEST(test_mdmxml_fixture)
@@ -120,7 +37,7 @@ START_TEST(test_mdmxml_fixture)
 	struct apd_error err;
 	const struct apd_test_event *e;
 
-	ck_assert_int_eq(parse_file(FIX "MDMDiagReport.xml", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&MDMXML, FIX "MDMDiagReport.xml", &o, &err), APD_OK);
 	ck_assert_uint_eq(o.nwarns, 0);
 	/* system information */
 	ck_assert_str_eq(apd_test_fact(&o, "mdmdiag.report_version"), "1.0");
@@ -155,12 +72,12 @@ START_TEST(test_mdmxml_fixture)
 	ck_assert_str_eq(apd_test_fact(&o, "mdmdiag.enrollments"), "2");
 	/* sections not extracted stay out */
 	ck_assert_uint_eq(count_prefix(&o, "PolicyManager"), 0);
-	ck_assert(!emitted_anywhere(&o, &err, "WMI_Bridge_Server"));
-	ck_assert(!emitted_anywhere(&o, &err, "RequireDeviceEncryption_LastWrite"));
+	ck_assert(!apd_test_emitted_anywhere(&o, &err, "WMI_Bridge_Server"));
+	ck_assert(!apd_test_emitted_anywhere(&o, &err, "RequireDeviceEncryption_LastWrite"));
 
 	/* MSI installations: one event each */
 	ck_assert_str_eq(apd_test_fact(&o, "mdmdiag.msi_installations"), "2");
-	e = event_with(&o, "MSI {23170F69-40C1-2702-1900-000001000000}");
+	e = apd_test_event_with(&o, "MSI {23170F69-40C1-2702-1900-000001000000}");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_str_eq(e->message,
 	    "MSI {23170F69-40C1-2702-1900-000001000000} 19.00.00.0 status 70 (Success)");
@@ -168,26 +85,29 @@ START_TEST(test_mdmxml_fixture)
 	ck_assert_int_eq(e->ts_utc, US(1712128800));
 	ck_assert_int_eq(e->level, APD_LVL_INFO);
 	ck_assert_str_eq(e->component, "EnterpriseDesktopAppManagement");
-	ck_assert(contains(e->data, "\"Status\":\"70\""));
-	ck_assert(contains(e->data, "\"status_text\":\"Success\""));
-	ck_assert(contains(e->data, "\"ActionType\":\"1\""));
-	ck_assert(contains(e->data, "\"user_sid\":\"S-0-0-00-0000000000-0000000000-000000000-000\""));
-	ck_assert(contains(e->data, "\"package_type\":\"MSI\""));
-	ck_assert(contains(e->data, "\"creation_time_utc\":\"2024-04-03T07:20:00Z\""));
-	ck_assert(contains(e->data, "\"enforcement_start_time_utc\":\"2024-04-03T07:21:30Z\""));
+	ck_assert(apd_test_contains(e->data, "\"Status\":\"70\""));
+	ck_assert(apd_test_contains(e->data, "\"status_text\":\"Success\""));
+	ck_assert(apd_test_contains(e->data, "\"ActionType\":\"1\""));
+	ck_assert(apd_test_contains(e->data,
+	    "\"user_sid\":\"S-0-0-00-0000000000-0000000000-000000000-000\""));
+	ck_assert(apd_test_contains(e->data, "\"package_type\":\"MSI\""));
+	ck_assert(apd_test_contains(e->data, "\"creation_time_utc\":\"2024-04-03T07:20:00Z\""));
+	ck_assert(apd_test_contains(e->data,
+	    "\"enforcement_start_time_utc\":\"2024-04-03T07:21:30Z\""));
 	ck_assert_uint_gt(e->line, 100);
-	e = event_with(&o, "MSI {9A0C3B7E");
+	e = apd_test_event_with(&o, "MSI {9A0C3B7E");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_str_eq(e->message, "MSI {9A0C3B7E-5D1F-4E2A-8B6C-0D9E8F7A6B5C} 4.2.1.0 status 60 "
 	    "(Enforcement Failed) last error 0x80070643");
 	ck_assert_int_eq(e->level, APD_LVL_ERROR);
 	ck_assert_int_eq(e->ts_utc, US(1712128930));
-	ck_assert(contains(e->data, "\"last_error_hex\":\"0x80070643\""));
-	ck_assert(contains(e->data, "contentGuid=00000000-1111-2222-3333-444444444444&fileName="));
+	ck_assert(apd_test_contains(e->data, "\"last_error_hex\":\"0x80070643\""));
+	ck_assert(apd_test_contains(e->data,
+	    "contentGuid=00000000-1111-2222-3333-444444444444&fileName="));
 
 	/* Diagnostics/ErrorLog */
 	ck_assert_str_eq(apd_test_fact(&o, "mdmdiag.errorlog_entries"), "3");
-	e = event_with(&o, "ErrorLog ConfigManager BitLocker");
+	e = apd_test_event_with(&o, "ErrorLog ConfigManager BitLocker");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_str_eq(e->message, "ErrorLog ConfigManager BitLocker: 0x800701B1 CmdType_Set "
 	    "./Device/Vendor/MSFT/BitLocker/RequireDeviceEncryption");
@@ -195,15 +115,15 @@ START_TEST(test_mdmxml_fixture)
 	ck_assert_int_eq(e->ts_utc, US(1712128325) + 463000);
 	ck_assert_int_eq(e->level, APD_LVL_ERROR);
 	ck_assert_str_eq(e->component, "ConfigManager");
-	ck_assert(contains(e->data, "\"hresult\":\"0x800701B1\""));
-	ck_assert(contains(e->data, "\"Error\":\"-2147024463\""));
-	e = event_with(&o, "ErrorLog ConfigManager Defender");
+	ck_assert(apd_test_contains(e->data, "\"hresult\":\"0x800701B1\""));
+	ck_assert(apd_test_contains(e->data, "\"Error\":\"-2147024463\""));
+	e = apd_test_event_with(&o, "ErrorLog ConfigManager Defender");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_int_eq(e->level, APD_LVL_INFO);
-	e = event_with(&o, "ErrorLog AutoPilot");
+	e = apd_test_event_with(&o, "ErrorLog AutoPilot");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_int_eq(e->tz, APD_TZ_NONE);
-	ck_assert(contains(e->data, "\"TenantMatched\":\"1\""));
+	ck_assert(apd_test_contains(e->data, "\"TenantMatched\":\"1\""));
 	ck_assert_str_eq(apd_test_fact(&o, "mdmdiag.autopilot.CloudAssignedTenantDomain"),
 	    "contoso.onmicrosoft.com");
 	ck_assert_str_eq(apd_test_fact(&o, "mdmdiag.autopilot.DeploymentProfileName"),
@@ -215,11 +135,11 @@ START_TEST(test_mdmxml_fixture)
 	ck_assert_str_eq(apd_test_fact(&o, "firstsync.CustomErrorText"),
 	    "Setup could not finish. Call Contoso IT on +1 555 0100.");
 	ck_assert_str_eq(apd_test_fact(&o, "firstsync.expected_items"), "5");
-	e = event_with(&o, "ESP expected ExpectedMSIAppPackages: ./Device/Vendor/MSFT/"
+	e = apd_test_event_with(&o, "ESP expected ExpectedMSIAppPackages: ./Device/Vendor/MSFT/"
 	    "EnterpriseDesktopAppManagement/MSI/{9A0C3B7E-5D1F-4E2A-8B6C-0D9E8F7A6B5C}/DownloadInstall");
 	ck_assert_ptr_nonnull(e);
-	ck_assert(contains(e->data, "\"list\":\"ExpectedMSIAppPackages\""));
-	e = event_with(&o, "ESP expected S-1-12-1-1111111111-2222222222-3333333333-4444444444"
+	ck_assert(apd_test_contains(e->data, "\"list\":\"ExpectedMSIAppPackages\""));
+	e = apd_test_event_with(&o, "ESP expected S-1-12-1-1111111111-2222222222-3333333333-4444444444"
 	    "ExpectedSCEPCerts: ./User/Vendor/MSFT/ClientCertificateInstall/SCEP/ContosoWifiCert");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_uint_eq(o.nev, 2 + 3 + 5);
@@ -235,10 +155,11 @@ START_TEST(test_mdmxml_blocks)
 	struct apd_error err;
 	size_t i, k;
 
-	ck_assert_int_eq(parse_file_ex(FIX "MDMDiagReport.xml", NULL, 0, &whole, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src_mem(&MDMXML, FIX "MDMDiagReport.xml", NULL, 0, &whole,
+	    &err), APD_OK);
 	for (k = 0; k < sizeof(blocks) / sizeof(blocks[0]); k++) {
-		ck_assert_int_eq(parse_file_ex(FIX "MDMDiagReport.xml", NULL, blocks[k], &o, &err),
-		    APD_OK);
+		ck_assert_int_eq(apd_test_parse_src_mem(&MDMXML, FIX "MDMDiagReport.xml", NULL, blocks[k],
+		    &o, &err), APD_OK);
 		ck_assert_uint_eq(o.nfacts, whole.nfacts);
 		ck_assert_uint_eq(o.nev, whole.nev);
 		for (i = 0; i < o.nfacts; i++) {
@@ -262,16 +183,15 @@ START_TEST(test_mdmxml_no_bom_lf)
 	struct apd_test_out o;
 	struct apd_error err;
 	size_t n, i, j = 0;
-	unsigned char *buf = apd_test_slurp(apd_test_src(FIX "MDMDiagReport.xml"), &n);
+	unsigned char *buf = apd_test_slurp_src(FIX "MDMDiagReport.xml", &n);
 	char *lf = malloc(n + 1);
 
-	ck_assert_ptr_nonnull(buf);
 	ck_assert_ptr_nonnull(lf);
 	for (i = 3; i < n; i++)
 		if (buf[i] != '\r')
 			lf[j++] = (char)buf[i];
 	lf[j] = '\0';
-	ck_assert_int_eq(parse_str(lf, &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_str(&MDMXML, lf, &o, &err), APD_OK);
 	ck_assert_str_eq(apd_test_fact(&o, "device.serial"), "5CG0000XYZ");
 	ck_assert_str_eq(apd_test_fact(&o, "mdmdiag.msi_installations"), "2");
 	ck_assert_uint_eq(o.nev, 10);
@@ -295,7 +215,7 @@ START_TEST(test_mdmxml_device_name_localized_time)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_str(doc, &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_str(&MDMXML, doc, &o, &err), APD_OK);
 	ck_assert_str_eq(apd_test_fact(&o, "device.name"), "CONTOSO-PC01");
 	ck_assert_ptr_null(apd_test_fact(&o, "mdmdiag.report_time"));
 	ck_assert_str_eq(apd_test_fact(&o, "mdmdiag.system.ReportCreationTime"),
@@ -311,7 +231,8 @@ START_TEST(test_mdmxml_utf16_declared_utf8)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_file(FIX "utf16le-declared-utf8.xml", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&MDMXML, FIX "utf16le-declared-utf8.xml", &o, &err),
+	    APD_OK);
 	ck_assert_str_eq(apd_test_fact(&o, "device.serial"), "PF0ABCDE");
 	ck_assert_str_eq(apd_test_fact(&o, "os.build"), "19045");
 	ck_assert_str_eq(apd_test_fact(&o, "mdmdiag.report_time"), "2024-04-03T07:45:12Z");
@@ -326,11 +247,12 @@ START_TEST(test_mdmxml_regress_dotted_element_name)
 	struct apd_error err;
 	const struct apd_test_event *e;
 
-	ck_assert_int_eq(parse_file(FIX "regress-dotted-element-name.xml", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&MDMXML, FIX "regress-dotted-element-name.xml", &o, &err),
+	    APD_OK);
 	ck_assert_str_eq(apd_test_fact(&o,
 	    "enrollment." ENR ".Poll.Settings.IntervalForFirstSetOfRetries"), "3");
 	ck_assert_str_eq(apd_test_fact(&o, "enrollment." ENR ".ProviderID"), "MS DM Server");
-	e = event_with(&o, "ErrorLog ConfigManager WiFi: 0x80070002");
+	e = apd_test_event_with(&o, "ErrorLog ConfigManager WiFi: 0x80070002");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_uint_eq(o.nwarns, 0);
 	apd_test_out_free(&o);
@@ -362,17 +284,18 @@ START_TEST(test_mdmxml_truncated)
 	const struct apd_test_event *e;
 	const char *w;
 
-	ck_assert_int_eq(parse_file(FIX "truncated-in-msi.xml", &o, &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_src(&MDMXML, FIX "truncated-in-msi.xml", &o, &err), APD_WARN);
 	ck_assert_str_eq(apd_test_fact(&o, "device.serial"), "5CG0000XYZ");
 	ck_assert_str_eq(apd_test_fact(&o, "enrollment." ENR ".UPN"), "adele.vance@contoso.com");
-	e = event_with(&o, "MSI {23170F69");
+	e = apd_test_event_with(&o, "MSI {23170F69");
 	ck_assert_ptr_nonnull(e);
-	ck_assert(!contains(e->data, "partial"));
-	e = event_with(&o, "MSI {9A0C3B7E");
+	ck_assert(!apd_test_contains(e->data, "partial"));
+	e = apd_test_event_with(&o, "MSI {9A0C3B7E");
 	ck_assert_ptr_nonnull(e);
-	ck_assert(contains(e->data, "\"partial\":true"));
+	ck_assert(apd_test_contains(e->data, "\"partial\":true"));
 	ck_assert_ptr_null(apd_test_fact(&o, "firstsync.SyncFailureTimeout"));
-	w = warn_with(&o, "document ends inside <LastError> (7 elements left open; truncated file?)");
+	w = apd_test_warn_with(&o,
+	    "document ends inside <LastError> (7 elements left open; truncated file?)");
 	ck_assert_ptr_nonnull(w);
 	ck_assert_uint_eq(o.warns[0].line, 154);
 	apd_test_out_free(&o);
@@ -383,16 +306,11 @@ START_TEST(test_mdmxml_mismatched_tag)
 {
 	struct apd_test_out o;
 	struct apd_error err;
-	size_t i;
-	int found = 0;
 
-	ck_assert_int_eq(parse_file(FIX "mismatched-tag.xml", &o, &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_src(&MDMXML, FIX "mismatched-tag.xml", &o, &err), APD_WARN);
 	ck_assert_str_eq(apd_test_fact(&o, "device.serial"), "5CG0000XYZ");
 	ck_assert_str_eq(apd_test_fact(&o, "mdmdiag.msi_installations"), "0");
-	for (i = 0; i < o.nwarns; i++)
-		if (o.warns[i].line == 20 && strstr(o.warns[i].value, "RenewalPerod"))
-			found = 1;
-	ck_assert(found);
+	ck_assert(apd_test_warned_at(&o, 20, "RenewalPerod"));
 	apd_test_out_free(&o);
 }
 END_TEST
@@ -403,13 +321,13 @@ START_TEST(test_mdmxml_billion_laughs)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_file(FIX "billion-laughs.xml", &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "billion-laughs.xml:3:"));
-	ck_assert(contains(err.msg, "entity declaration 'lol' rejected"));
+	ck_assert_int_eq(apd_test_parse_src(&MDMXML, FIX "billion-laughs.xml", &o, &err), APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "billion-laughs.xml:3:"));
+	ck_assert(apd_test_contains(err.msg, "entity declaration 'lol' rejected"));
 	ck_assert_uint_eq(o.nfacts, 0);
 	ck_assert_uint_eq(o.nev, 0);
-	ck_assert(!emitted_anywhere(&o, &err, "lollol"));
-	ck_assert_ptr_nonnull(warn_with(&o, "entity"));
+	ck_assert(!apd_test_emitted_anywhere(&o, &err, "lollol"));
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "entity"));
 	apd_test_out_free(&o);
 }
 END_TEST
@@ -420,16 +338,17 @@ START_TEST(test_mdmxml_xxe)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_file(FIX "xxe-file-passwd.xml", &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "entity declaration 'xxe' rejected"));
-	ck_assert(!emitted_anywhere(&o, &err, "root:"));
-	ck_assert(!emitted_anywhere(&o, &err, "/bin/"));
+	ck_assert_int_eq(apd_test_parse_src(&MDMXML, FIX "xxe-file-passwd.xml", &o, &err), APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "entity declaration 'xxe' rejected"));
+	ck_assert(!apd_test_emitted_anywhere(&o, &err, "root:"));
+	ck_assert(!apd_test_emitted_anywhere(&o, &err, "/bin/"));
 	ck_assert_uint_eq(o.nfacts, 0);
 	apd_test_out_free(&o);
 
-	ck_assert_int_eq(parse_file(FIX "xxe-parameter-entity.xml", &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "entity declaration 'ext' rejected"));
-	ck_assert(!emitted_anywhere(&o, &err, "root:"));
+	ck_assert_int_eq(apd_test_parse_src(&MDMXML, FIX "xxe-parameter-entity.xml", &o, &err),
+	    APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "entity declaration 'ext' rejected"));
+	ck_assert(!apd_test_emitted_anywhere(&o, &err, "root:"));
 	apd_test_out_free(&o);
 }
 END_TEST
@@ -445,9 +364,9 @@ START_TEST(test_mdmxml_regress_entity_decl_sax_compat_doc_leak)
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		ck_assert_int_eq(parse_file(FIX "regress-entity-decl-sax-compat-doc-leak.xml", &o, &err),
-		    APD_FAILED);
-		ck_assert(contains(err.msg, ":3: DTD entity declaration 'company' rejected"));
+		ck_assert_int_eq(apd_test_parse_src(&MDMXML,
+		    FIX "regress-entity-decl-sax-compat-doc-leak.xml", &o, &err), APD_FAILED);
+		ck_assert(apd_test_contains(err.msg, ":3: DTD entity declaration 'company' rejected"));
 		ck_assert_uint_eq(o.nfacts, 0);
 		apd_test_out_free(&o);
 	}
@@ -460,9 +379,9 @@ START_TEST(test_mdmxml_external_dtd_not_loaded)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_file(FIX "external-dtd.xml", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&MDMXML, FIX "external-dtd.xml", &o, &err), APD_OK);
 	ck_assert_str_eq(apd_test_fact(&o, "device.serial"), "5CG0000XYZ");
-	ck_assert(!emitted_anywhere(&o, &err, "root:"));
+	ck_assert(!apd_test_emitted_anywhere(&o, &err, "root:"));
 	apd_test_out_free(&o);
 }
 END_TEST
@@ -477,10 +396,10 @@ START_TEST(test_mdmxml_undeclared_entity)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_str(doc, &o, &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_str(&MDMXML, doc, &o, &err), APD_WARN);
 	ck_assert_str_eq(apd_test_fact(&o, "mdmdiag.report_version"), "1.0");
 	ck_assert_ptr_null(apd_test_fact(&o, "device.serial"));
-	ck_assert_ptr_nonnull(warn_with(&o, "Entity 'foo' not defined"));
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "Entity 'foo' not defined"));
 	ck_assert_uint_eq(o.warns[0].line, 5);
 	apd_test_out_free(&o);
 }
@@ -491,8 +410,8 @@ START_TEST(test_mdmxml_binary_garbage)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_file(FIX "binary-garbage.bin", &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "binary-garbage.bin:"));
+	ck_assert_int_eq(apd_test_parse_src(&MDMXML, FIX "binary-garbage.bin", &o, &err), APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "binary-garbage.bin:"));
 	ck_assert_uint_eq(o.nfacts, 0);
 	ck_assert_uint_eq(o.nev, 0);
 	apd_test_out_free(&o);
@@ -504,12 +423,13 @@ START_TEST(test_mdmxml_empty_and_wrong_root)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_str("", &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "MDMDiagReport.xml"));
+	ck_assert_int_eq(apd_test_parse_str(&MDMXML, "", &o, &err), APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "MDMDiagReport.xml"));
 	apd_test_out_free(&o);
-	ck_assert_int_eq(parse_str("<?xml version=\"1.0\"?>\r\n<Collection HRESULT=\"0\"><ID>x</ID>"
-	    "</Collection>\r\n", &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "MDMDiagReport.xml:2: the root element is <Collection>"));
+	ck_assert_int_eq(apd_test_parse_str(&MDMXML,
+	    "<?xml version=\"1.0\"?>\r\n<Collection HRESULT=\"0\"><ID>x</ID></Collection>\r\n", &o,
+	    &err), APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "MDMDiagReport.xml:2: the root element is <Collection>"));
 	ck_assert_uint_eq(o.nfacts, 0);
 	apd_test_out_free(&o);
 }
@@ -523,32 +443,22 @@ START_TEST(test_mdmxml_stderr_silent)
 		FIX "utf16le-declared-utf8.xml" };
 	struct apd_test_out o;
 	struct apd_error err;
-	FILE *tmp = tmpfile();
-	int saved = dup(2);
+	struct apd_test_stderr cap;
 	size_t i;
-	long len;
 
-	ck_assert_ptr_nonnull(tmp);
-	ck_assert_int_ge(saved, 0);
-	fflush(stderr);
-	ck_assert_int_ge(dup2(fileno(tmp), 2), 0);
+	apd_test_stderr_begin(&cap);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		parse_file(files[i], &o, &err);
+		apd_test_parse_src(&MDMXML, files[i], &o, &err);
 		apd_test_out_free(&o);
 	}
-	parse_str("<?xml version=\"1.0\" encoding=\"bogus-enc\"?><MDMEnterpriseDiagnosticsReport/>",
-	    &o, &err);
-	apd_test_out_free(&o);
-	parse_str("<MDMEnterpriseDiagnosticsReport>\xff\xfe</MDMEnterpriseDiagnosticsReport>", &o,
+	apd_test_parse_str(&MDMXML,
+	    "<?xml version=\"1.0\" encoding=\"bogus-enc\"?><MDMEnterpriseDiagnosticsReport/>", &o,
 	    &err);
 	apd_test_out_free(&o);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	fseek(tmp, 0, SEEK_END);
-	len = ftell(tmp);
-	fclose(tmp);
-	ck_assert_int_eq(len, 0);
+	apd_test_parse_str(&MDMXML,
+	    "<MDMEnterpriseDiagnosticsReport>\xff\xfe</MDMEnterpriseDiagnosticsReport>", &o, &err);
+	apd_test_out_free(&o);
+	ck_assert_int_eq(apd_test_stderr_end(&cap), 0);
 }
 END_TEST
 
@@ -563,16 +473,18 @@ START_TEST(test_mdmxml_depth_limit)
 	/* the deepest values (MSI Details children) sit at depth 7 */
 	apd_limits_default(&lim);
 	lim.max_xml_depth = 7;
-	ck_assert_int_eq(parse_file_ex(FIX "MDMDiagReport.xml", &lim, 0, &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src_mem(&MDMXML, FIX "MDMDiagReport.xml", &lim, 0, &o, &err),
+	    APD_OK);
 	ck_assert_str_eq(apd_test_fact(&o, "mdmdiag.msi_installations"), "2");
 	apd_test_out_free(&o);
 
 	lim.max_xml_depth = 6;
-	ck_assert_int_eq(parse_file_ex(FIX "MDMDiagReport.xml", &lim, 0, &o, &err), APD_WARN);
-	ck_assert_ptr_nonnull(warn_with(&o, "deeper than max_xml_depth (6)"));
+	ck_assert_int_eq(apd_test_parse_src_mem(&MDMXML, FIX "MDMDiagReport.xml", &lim, 0, &o, &err),
+	    APD_WARN);
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "deeper than max_xml_depth (6)"));
 	ck_assert_str_eq(apd_test_fact(&o, "device.serial"), "5CG0000XYZ");
 	ck_assert_str_eq(apd_test_fact(&o, "enrollment." ENR ".UPN"), "adele.vance@contoso.com");
-	ck_assert_ptr_null(event_with(&o, "MSI {"));
+	ck_assert_ptr_null(apd_test_event_with(&o, "MSI {"));
 	apd_test_out_free(&o);
 }
 END_TEST
@@ -590,8 +502,8 @@ START_TEST(test_mdmxml_depth_default)
 	for (i = 0; i < 300; i++)
 		p += sprintf(p, "<a>");
 	strcpy(p, "x");
-	ck_assert_int_eq(parse_str(doc, &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "max_xml_depth (256)"));
+	ck_assert_int_eq(apd_test_parse_str(&MDMXML, doc, &o, &err), APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "max_xml_depth (256)"));
 	ck_assert_uint_eq(o.nfacts, 0);
 	apd_test_out_free(&o);
 	free(doc);
@@ -604,34 +516,37 @@ START_TEST(test_mdmxml_bytes_limit)
 	struct apd_test_out o;
 	struct apd_error err;
 	size_t n;
-	unsigned char *buf = apd_test_slurp(apd_test_src(FIX "MDMDiagReport.xml"), &n);
+	unsigned char *buf = apd_test_slurp_src(FIX "MDMDiagReport.xml", &n);
 
-	ck_assert_ptr_nonnull(buf);
 	free(buf);
 	apd_limits_default(&lim);
 
 	/* exactly the file's size is allowed */
 	lim.max_xml_bytes = n;
-	ck_assert_int_eq(parse_file_ex(FIX "MDMDiagReport.xml", &lim, 1000, &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src_mem(&MDMXML, FIX "MDMDiagReport.xml", &lim, 1000, &o, &err),
+	    APD_OK);
 	apd_test_out_free(&o);
 
 	/* one byte less: the end is not read, the rest is kept */
 	lim.max_xml_bytes = n - 1;
-	ck_assert_int_eq(parse_file_ex(FIX "MDMDiagReport.xml", &lim, 1000, &o, &err), APD_WARN);
-	ck_assert_ptr_nonnull(warn_with(&o, "larger than max_xml_bytes"));
+	ck_assert_int_eq(apd_test_parse_src_mem(&MDMXML, FIX "MDMDiagReport.xml", &lim, 1000, &o, &err),
+	    APD_WARN);
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "larger than max_xml_bytes"));
 	ck_assert_str_eq(apd_test_fact(&o, "firstsync.SyncFailureTimeout"), "60");
 	apd_test_out_free(&o);
 
 	lim.max_xml_bytes = 2000;
-	ck_assert_int_eq(parse_file_ex(FIX "MDMDiagReport.xml", &lim, 0, &o, &err), APD_WARN);
-	ck_assert_ptr_nonnull(warn_with(&o, "larger than max_xml_bytes (2000 bytes)"));
+	ck_assert_int_eq(apd_test_parse_src_mem(&MDMXML, FIX "MDMDiagReport.xml", &lim, 0, &o, &err),
+	    APD_WARN);
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "larger than max_xml_bytes (2000 bytes)"));
 	ck_assert_str_eq(apd_test_fact(&o, "device.serial"), "5CG0000XYZ");
-	ck_assert_ptr_null(event_with(&o, "MSI {"));
+	ck_assert_ptr_null(apd_test_event_with(&o, "MSI {"));
 	apd_test_out_free(&o);
 
 	lim.max_xml_bytes = 64;
-	ck_assert_int_eq(parse_file_ex(FIX "MDMDiagReport.xml", &lim, 0, &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "max_xml_bytes (64 bytes)"));
+	ck_assert_int_eq(apd_test_parse_src_mem(&MDMXML, FIX "MDMDiagReport.xml", &lim, 0, &o, &err),
+	    APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "max_xml_bytes (64 bytes)"));
 	ck_assert_uint_eq(o.nfacts, 0);
 	apd_test_out_free(&o);
 }
@@ -649,9 +564,9 @@ START_TEST(test_mdmxml_long_value_cut)
 	p = doc + sprintf(doc, "<MDMEnterpriseDiagnosticsReport><SystemInformation><SerialNumber>");
 	memset(p, 'A', big);
 	strcpy(p + big, "</SerialNumber></SystemInformation></MDMEnterpriseDiagnosticsReport>");
-	ck_assert_int_eq(parse_str(doc, &o, &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_str(&MDMXML, doc, &o, &err), APD_WARN);
 	ck_assert_uint_eq(strlen(apd_test_fact(&o, "device.serial")), 64 * 1024);
-	ck_assert_ptr_nonnull(warn_with(&o, "longer than 64 KiB"));
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "longer than 64 KiB"));
 	ck_assert_uint_eq(o.nwarns, 1);
 	apd_test_out_free(&o);
 	free(doc);

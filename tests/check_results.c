@@ -8,106 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 extern const struct apd_parser apd_parser_results;
 
 #define FIX "tests/data/results/"
 #define SECRET "SECRETSIG"
 
-/* ---- helpers ---- */
-
-static int
-parse_file(const char *rel, struct apd_test_out *o, struct apd_error *err)
-{
-	apd_test_out_init(o);
-	return apd_test_parse_file(&apd_parser_results, apd_test_src(rel), o, err);
-}
-
-static int
-parse_mem(const void *doc, size_t n, const struct apd_limits *lim, size_t block,
-    struct apd_test_out *o, struct apd_error *err)
-{
-	apd_test_out_init(o);
-	return apd_test_parse_mem_ex(&apd_parser_results, doc, n, "results.xml", lim, block, o, err);
-}
-
-static int
-parse_str(const char *doc, struct apd_test_out *o, struct apd_error *err)
-{
-	return parse_mem(doc, strlen(doc), NULL, 0, o, err);
-}
-
-static int
-parse_file_ex(const char *rel, const struct apd_limits *lim, size_t block, struct apd_test_out *o,
-    struct apd_error *err)
-{
-	size_t n;
-	unsigned char *buf = apd_test_slurp(apd_test_src(rel), &n);
-	int rc;
-
-	ck_assert_ptr_nonnull(buf);
-	rc = parse_mem(buf, n, lim, block, o, err);
-	free(buf);
-	return rc;
-}
-
-static const struct apd_test_kv *
-gap_for(const struct apd_test_out *o, const char *item)
-{
-	size_t i;
-
-	for (i = 0; i < o->ngaps; i++)
-		if (strcmp(o->gaps[i].name, item) == 0)
-			return &o->gaps[i];
-	return NULL;
-}
-
-static const char *
-warn_with(const struct apd_test_out *o, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < o->nwarns; i++)
-		if (strstr(o->warns[i].value, s))
-			return o->warns[i].value;
-	return NULL;
-}
-
-static int
-contains(const char *hay, const char *needle)
-{
-	return hay && strstr(hay, needle) != NULL;
-}
-
-/* Is needle in any record, fact, gap, warning or the error message? */
-static int
-emitted_anywhere(const struct apd_test_out *o, const struct apd_error *err, const char *needle)
-{
-	size_t i;
-
-	if (contains(err->msg, needle))
-		return 1;
-	for (i = 0; i < o->nfacts; i++)
-		if (contains(o->facts[i].name, needle) || contains(o->facts[i].value, needle))
-			return 1;
-	for (i = 0; i < o->nev; i++)
-		if (contains(o->ev[i].message, needle) || contains(o->ev[i].data, needle) ||
-		    contains(o->ev[i].component, needle) || contains(o->ev[i].channel, needle) ||
-		    contains(o->ev[i].provider, needle) || contains(o->ev[i].ts_local, needle))
-			return 1;
-	for (i = 0; i < o->nrv; i++)
-		if (contains(o->rv[i].key, needle) || contains(o->rv[i].name, needle) ||
-		    contains(o->rv[i].text, needle))
-			return 1;
-	for (i = 0; i < o->ngaps; i++)
-		if (contains(o->gaps[i].name, needle) || contains(o->gaps[i].value, needle))
-			return 1;
-	for (i = 0; i < o->nwarns; i++)
-		if (contains(o->warns[i].value, needle))
-			return 1;
-	return 0;
-}
+/* The parser under test; in-memory input is shown under the collector's file name. */
+static const struct apd_test_input RESULTS = { &apd_parser_results, "results.xml" };
 
 /* ---- Core ---- */
 
@@ -117,7 +25,7 @@ START_TEST(test_results_flattened)
 	struct apd_error err;
 	const struct apd_test_kv *g;
 
-	ck_assert_int_eq(parse_file(FIX "results.xml", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&RESULTS, FIX "results.xml", &o, &err), APD_OK);
 	ck_assert_uint_eq(o.nwarns, 0);
 	ck_assert_uint_eq(o.nev, 0);
 	ck_assert_str_eq(apd_test_fact(&o, "intune.collection.id"),
@@ -144,22 +52,22 @@ START_TEST(test_results_flattened)
 
 	/* negative decimal HRESULTs become their unsigned 32-bit value */
 	ck_assert_uint_eq(o.ngaps, 6);
-	g = gap_for(&o, "RegistryKey HKLM\\SOFTWARE\\Microsoft\\CloudManagedUpdate");
+	g = apd_test_gap(&o, "RegistryKey HKLM\\SOFTWARE\\Microsoft\\CloudManagedUpdate");
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(g->hresult, 0x80070003);
 	ck_assert_str_eq(g->value, "directive 1 failed with HRESULT 0x80070003 (-2147024893)");
-	g = gap_for(&o, "RegistryKey HKLM\\SOFTWARE\\Microsoft\\EPMAgent");
+	g = apd_test_gap(&o, "RegistryKey HKLM\\SOFTWARE\\Microsoft\\EPMAgent");
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(g->hresult, 0x80070001);
-	g = gap_for(&o, "Command %windir%\\system32\\dism.exe /online /get-packages");
+	g = apd_test_gap(&o, "Command %windir%\\system32\\dism.exe /online /get-packages");
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(g->hresult, 0x8000FFFF);
 	ck_assert_str_eq(g->value, "directive 12 failed with HRESULT 0x8000FFFF (-2147418113)");
-	g = gap_for(&o, "FoldersFiles %windir%\\temp\\%computername%*.log");
+	g = apd_test_gap(&o, "FoldersFiles %windir%\\temp\\%computername%*.log");
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(g->hresult, 0x80070002);
-	ck_assert_ptr_null(gap_for(&o, "Events Application"));
-	ck_assert(!emitted_anywhere(&o, &err, "SasUrlPlaceHolder"));
+	ck_assert_ptr_null(apd_test_gap(&o, "Events Application"));
+	ck_assert(!apd_test_emitted_anywhere(&o, &err, "SasUrlPlaceHolder"));
 	apd_test_out_free(&o);
 }
 END_TEST
@@ -171,7 +79,7 @@ START_TEST(test_results_old_layout)
 	struct apd_error err;
 	const struct apd_test_kv *g;
 
-	ck_assert_int_eq(parse_file(FIX "results-old-layout.xml", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&RESULTS, FIX "results-old-layout.xml", &o, &err), APD_OK);
 	ck_assert_ptr_null(apd_test_fact(&o, "intune.output_format"));
 	ck_assert_str_eq(apd_test_fact(&o, "intune.layout"), "numbered");
 	ck_assert_str_eq(apd_test_fact(&o, "intune.directives"), "8");
@@ -182,10 +90,10 @@ START_TEST(test_results_old_layout)
 	ck_assert_str_eq(apd_test_fact(&o, "intune.directive.8"),
 	    "FoldersFiles %temp%\\MDMDiagnostics\\mdmlogs-2021-11-05-09-12-44.cab");
 	ck_assert_uint_eq(o.ngaps, 2);
-	g = gap_for(&o, "Events Microsoft-Windows-Bitlocker/Bitlocker Management");
+	g = apd_test_gap(&o, "Events Microsoft-Windows-Bitlocker/Bitlocker Management");
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(g->hresult, 0x80070003);
-	g = gap_for(&o, "RegistryKey HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\"
+	g = apd_test_gap(&o, "RegistryKey HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\"
 	    "CloudExperienceHost");
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(g->hresult, 0x80070002);
@@ -200,9 +108,11 @@ START_TEST(test_results_blocks)
 	struct apd_error err;
 	size_t i, k;
 
-	ck_assert_int_eq(parse_file_ex(FIX "results.xml", NULL, 0, &whole, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src_mem(&RESULTS, FIX "results.xml", NULL, 0, &whole, &err),
+	    APD_OK);
 	for (k = 0; k < sizeof(blocks) / sizeof(blocks[0]); k++) {
-		ck_assert_int_eq(parse_file_ex(FIX "results.xml", NULL, blocks[k], &o, &err), APD_OK);
+		ck_assert_int_eq(apd_test_parse_src_mem(&RESULTS, FIX "results.xml", NULL, blocks[k], &o,
+		    &err), APD_OK);
 		ck_assert_uint_eq(o.nfacts, whole.nfacts);
 		ck_assert_uint_eq(o.ngaps, whole.ngaps);
 		for (i = 0; i < o.nfacts; i++)
@@ -232,20 +142,20 @@ START_TEST(test_results_hresult_forms)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_str(doc, &o, &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_str(&RESULTS, doc, &o, &err), APD_WARN);
 	ck_assert_str_eq(apd_test_fact(&o, "intune.collection.hresult"), "0x80070057");
-	ck_assert_int_eq(gap_for(&o, "Command a")->hresult, 0x80070002);
-	ck_assert_int_eq(gap_for(&o, "Command b")->hresult, 0x80070002);
-	ck_assert_int_eq(gap_for(&o, "Command c")->hresult, 0x80070002);
-	ck_assert_ptr_null(gap_for(&o, "Command d"));
-	ck_assert_ptr_null(gap_for(&o, "Command e"));
-	ck_assert_ptr_nonnull(warn_with(&o, "directive 4 (<Command>) has an HRESULT that is not a "
-	    "number"));
-	ck_assert_ptr_nonnull(warn_with(&o, "directive 5 (<Command>)"));
+	ck_assert_int_eq(apd_test_gap(&o, "Command a")->hresult, 0x80070002);
+	ck_assert_int_eq(apd_test_gap(&o, "Command b")->hresult, 0x80070002);
+	ck_assert_int_eq(apd_test_gap(&o, "Command c")->hresult, 0x80070002);
+	ck_assert_ptr_null(apd_test_gap(&o, "Command d"));
+	ck_assert_ptr_null(apd_test_gap(&o, "Command e"));
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o,
+	    "directive 4 (<Command>) has an HRESULT that is not a number"));
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "directive 5 (<Command>)"));
 	ck_assert_uint_eq(o.warns[0].line, 6);
 	ck_assert_str_eq(apd_test_fact(&o, "intune.directive.6"), "Events Setup");
 	ck_assert_str_eq(apd_test_fact(&o, "intune.directive.7"), "Diagnostics future directive");
-	ck_assert_int_eq(gap_for(&o, "Diagnostics future directive")->hresult, 1);
+	ck_assert_int_eq(apd_test_gap(&o, "Diagnostics future directive")->hresult, 1);
 	ck_assert_str_eq(apd_test_fact(&o, "intune.directive.8"), "Command padded");
 	ck_assert_str_eq(apd_test_fact(&o, "intune.directives"), "8");
 	ck_assert_str_eq(apd_test_fact(&o, "intune.layout"), "numbered");
@@ -255,46 +165,20 @@ START_TEST(test_results_hresult_forms)
 END_TEST
 
 /* A sink that fails on the third fact stops the parser; its code comes back. */
-static int stop_n;
-
-static int
-stopping_fact(void *ud, struct apd_sv name, struct apd_sv value)
-{
-	(void)ud; (void)name; (void)value;
-	return --stop_n > 0 ? APD_OK : APD_FATAL;
-}
-
 START_TEST(test_results_sink_stop)
 {
-	static const struct apd_sink_vtable vt = { .fact = stopping_fact };
 	struct apd_test_out o;
 	struct apd_error err;
-	struct apd_limits lim;
-	struct apd_parse ps;
-	struct apd_mem_src m;
-	struct apd_stream st;
-	struct apd_sink sink = { &vt, NULL };
+	unsigned char *buf;
 	size_t n;
-	unsigned char *buf = apd_test_slurp(apd_test_src(FIX "results.xml"), &n);
 
-	(void)o;
-	ck_assert_ptr_nonnull(buf);
-	m.p = buf;
-	m.n = n;
-	m.block = 0;
-	apd_limits_default(&lim);
-	ck_assert_int_eq(apd_stream_open(&st, apd_mem_block, &m, "results.xml", (int64_t)n,
-	    lim.max_file_bytes, &err), APD_OK);
-	ps.in = &st;
-	ps.sink = &sink;
-	ps.lim = &lim;
-	ps.path = "results.xml";
-	ps.name = "results.xml";
-	ps.err = &err;
-	stop_n = 3;
-	ck_assert_int_eq(apd_parser_results.run(&ps), APD_FATAL);
-	ck_assert_int_eq(stop_n, 0);
-	apd_stream_close(&st);
+	buf = apd_test_slurp_src(FIX "results.xml", &n);
+	apd_test_out_init(&o);
+	o.stop_after_facts = 3;
+	ck_assert_int_eq(apd_test_parse_mem(&apd_parser_results, buf, n, "results.xml", &o, &err),
+	    APD_FATAL);
+	ck_assert_uint_eq(o.nfacts, 3);   /* called three times, stopped at the third */
+	apd_test_out_free(&o);
 	free(buf);
 }
 END_TEST
@@ -316,15 +200,14 @@ START_TEST(test_results_sas_never_leaks)
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		/* the fixture really carries the secret */
-		buf = apd_test_slurp(apd_test_src(files[i]), &n);
-		ck_assert_ptr_nonnull(buf);
+		buf = apd_test_slurp_src(files[i], &n);
 		ck_assert_ptr_nonnull(strstr((char *)buf, SECRET));
 		free(buf);
 		for (k = 0; k < sizeof(blocks) / sizeof(blocks[0]); k++) {
-			ck_assert_msg(parse_file_ex(files[i], NULL, blocks[k], &o, &err) == want[i],
-			    "%s", files[i]);
-			ck_assert_msg(!emitted_anywhere(&o, &err, SECRET), "%s leaks", files[i]);
-			ck_assert_msg(!emitted_anywhere(&o, &err, "blob.core.windows.net"), "%s",
+			ck_assert_msg(apd_test_parse_src_mem(&RESULTS, files[i], NULL, blocks[k], &o,
+			    &err) == want[i], "%s", files[i]);
+			ck_assert_msg(!apd_test_emitted_anywhere(&o, &err, SECRET), "%s leaks", files[i]);
+			ck_assert_msg(!apd_test_emitted_anywhere(&o, &err, "blob.core.windows.net"), "%s",
 			    files[i]);
 			ck_assert_str_eq(apd_test_fact(&o, "intune.collection.id"),
 			    "0f2c5a1e-7b3d-4c8e-9a61-2d4b6e8f1a3c");
@@ -332,24 +215,25 @@ START_TEST(test_results_sas_never_leaks)
 		}
 	}
 	/* the broken ones say where, without quoting */
-	ck_assert_int_eq(parse_file(FIX "results-sas-unescaped.xml", &o, &err), APD_WARN);
-	ck_assert_ptr_nonnull(warn_with(&o, "malformed XML inside <SasUrl> (details withheld"));
+	ck_assert_int_eq(apd_test_parse_src(&RESULTS, FIX "results-sas-unescaped.xml", &o, &err),
+	    APD_WARN);
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o,
+	    "malformed XML inside <SasUrl> (details withheld"));
 	ck_assert_uint_eq(o.warns[0].line, 3);
 	ck_assert_str_eq(apd_test_fact(&o, "intune.directives"), "0");
 	apd_test_out_free(&o);
 
 	/* limits that stop inside SasUrl */
 	apd_limits_default(&lim);
-	buf = apd_test_slurp(apd_test_src(FIX "results-sas-token.xml"), &n);
-	ck_assert_ptr_nonnull(buf);
+	buf = apd_test_slurp_src(FIX "results-sas-token.xml", &n);
 	lim.max_xml_bytes = (size_t)((unsigned char *)strstr((char *)buf, SECRET) - buf) + 4;
-	ck_assert_int_eq(parse_mem(buf, n, &lim, 0, &o, &err), APD_WARN);
-	ck_assert(!emitted_anywhere(&o, &err, SECRET));
-	ck_assert(!emitted_anywhere(&o, &err, "SECR"));
+	ck_assert_int_eq(apd_test_parse_buf(&RESULTS, buf, n, &lim, 0, &o, &err), APD_WARN);
+	ck_assert(!apd_test_emitted_anywhere(&o, &err, SECRET));
+	ck_assert(!apd_test_emitted_anywhere(&o, &err, "SECR"));
 	apd_test_out_free(&o);
 	lim.max_xml_bytes = 30;
-	ck_assert_int_eq(parse_mem(buf, n, &lim, 0, &o, &err), APD_WARN);
-	ck_assert(!emitted_anywhere(&o, &err, SECRET));
+	ck_assert_int_eq(apd_test_parse_buf(&RESULTS, buf, n, &lim, 0, &o, &err), APD_WARN);
+	ck_assert(!apd_test_emitted_anywhere(&o, &err, SECRET));
 	apd_test_out_free(&o);
 	free(buf);
 }
@@ -379,14 +263,14 @@ START_TEST(test_results_sas_odd_places)
 	int rc;
 
 	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
-		rc = parse_str(docs[i], &o, &err);
+		rc = apd_test_parse_str(&RESULTS, docs[i], &o, &err);
 		ck_assert_msg(rc == APD_OK || rc == APD_WARN, "doc %zu: %d", i, rc);
-		ck_assert_msg(!emitted_anywhere(&o, &err, SECRET), "doc %zu leaks", i);
+		ck_assert_msg(!apd_test_emitted_anywhere(&o, &err, SECRET), "doc %zu leaks", i);
 		ck_assert_str_eq(apd_test_fact(&o, "intune.collection.id"), "i");
 		apd_test_out_free(&o);
 	}
 	/* the directive around a nested SasUrl keeps only its own text */
-	ck_assert_int_eq(parse_str(docs[0], &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_str(&RESULTS, docs[0], &o, &err), APD_OK);
 	ck_assert_str_eq(apd_test_fact(&o, "intune.directive.1"), "Command ab");
 	apd_test_out_free(&o);
 }
@@ -399,13 +283,13 @@ START_TEST(test_results_truncated)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_file(FIX "results-truncated.xml", &o, &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_src(&RESULTS, FIX "results-truncated.xml", &o, &err), APD_WARN);
 	ck_assert_str_eq(apd_test_fact(&o, "intune.directive.17"), "Events Application");
 	ck_assert_str_eq(apd_test_fact(&o, "intune.directive.18"),
 	    "Events Microsoft-Windows-AppXDeploymentServer/Operational");
 	ck_assert_ptr_null(apd_test_fact(&o, "intune.directive.19"));
 	ck_assert_str_eq(apd_test_fact(&o, "intune.directives"), "18");
-	ck_assert_ptr_nonnull(warn_with(&o, "document ends with 2 elements left open"));
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "document ends with 2 elements left open"));
 	ck_assert_uint_eq(o.warns[0].line, 22);
 	apd_test_out_free(&o);
 }
@@ -416,15 +300,16 @@ START_TEST(test_results_entities)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_file(FIX "billion-laughs.xml", &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "billion-laughs.xml:3: DTD entity declaration 'a' rejected"));
+	ck_assert_int_eq(apd_test_parse_src(&RESULTS, FIX "billion-laughs.xml", &o, &err), APD_FAILED);
+	ck_assert(apd_test_contains(err.msg,
+	    "billion-laughs.xml:3: DTD entity declaration 'a' rejected"));
 	ck_assert_uint_eq(o.nfacts, 0);
-	ck_assert(!emitted_anywhere(&o, &err, "aaaaaaaaaa"));
+	ck_assert(!apd_test_emitted_anywhere(&o, &err, "aaaaaaaaaa"));
 	apd_test_out_free(&o);
 
-	ck_assert_int_eq(parse_file(FIX "xxe-file-passwd.xml", &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "entity declaration 'xxe' rejected"));
-	ck_assert(!emitted_anywhere(&o, &err, "root:"));
+	ck_assert_int_eq(apd_test_parse_src(&RESULTS, FIX "xxe-file-passwd.xml", &o, &err), APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "entity declaration 'xxe' rejected"));
+	ck_assert(!apd_test_emitted_anywhere(&o, &err, "root:"));
 	ck_assert_uint_eq(o.nfacts, 0);
 	ck_assert_uint_eq(o.ngaps, 0);
 	apd_test_out_free(&o);
@@ -438,22 +323,24 @@ START_TEST(test_results_wrong_input)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_mem(garbage, sizeof(garbage), NULL, 0, &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "results.xml:"));
+	ck_assert_int_eq(apd_test_parse_buf(&RESULTS, garbage, sizeof(garbage), NULL, 0, &o, &err),
+	    APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "results.xml:"));
 	ck_assert_uint_eq(o.nfacts, 0);
 	apd_test_out_free(&o);
 
-	ck_assert_int_eq(parse_str("<?xml version=\"1.0\"?>\n<MDMEnterpriseDiagnosticsReport/>\n",
-	    &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "results.xml:2: the root element is "
+	ck_assert_int_eq(apd_test_parse_str(&RESULTS,
+	    "<?xml version=\"1.0\"?>\n<MDMEnterpriseDiagnosticsReport/>\n", &o, &err), APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "results.xml:2: the root element is "
 	    "<MDMEnterpriseDiagnosticsReport>, not <Collection>"));
 	apd_test_out_free(&o);
 
-	ck_assert_int_eq(parse_str("", &o, &err), APD_FAILED);
+	ck_assert_int_eq(apd_test_parse_str(&RESULTS, "", &o, &err), APD_FAILED);
 	apd_test_out_free(&o);
 
 	/* UTF-16LE with a BOM, declared UTF-8: the BOM wins */
-	ck_assert_int_eq(parse_file(FIX "results-utf16le-declared-utf8.xml", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&RESULTS, FIX "results-utf16le-declared-utf8.xml", &o,
+	    &err), APD_OK);
 	ck_assert_str_eq(apd_test_fact(&o, "intune.directive.3"),
 	    "RegistryKey HKLM\\Software\\Microsoft\\IntuneManagementExtension");
 	ck_assert_uint_eq(o.ngaps, 2);
@@ -468,25 +355,15 @@ START_TEST(test_results_stderr_silent)
 		FIX "results-truncated.xml" };
 	struct apd_test_out o;
 	struct apd_error err;
-	FILE *tmp = tmpfile();
-	int saved = dup(2);
+	struct apd_test_stderr cap;
 	size_t i;
-	long len;
 
-	ck_assert_ptr_nonnull(tmp);
-	fflush(stderr);
-	ck_assert_int_ge(dup2(fileno(tmp), 2), 0);
+	apd_test_stderr_begin(&cap);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		parse_file(files[i], &o, &err);
+		apd_test_parse_src(&RESULTS, files[i], &o, &err);
 		apd_test_out_free(&o);
 	}
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	fseek(tmp, 0, SEEK_END);
-	len = ftell(tmp);
-	fclose(tmp);
-	ck_assert_int_eq(len, 0);
+	ck_assert_int_eq(apd_test_stderr_end(&cap), 0);
 }
 END_TEST
 
@@ -498,35 +375,34 @@ START_TEST(test_results_limits)
 	struct apd_test_out o;
 	struct apd_error err;
 	size_t n;
-	unsigned char *buf = apd_test_slurp(apd_test_src(FIX "results.xml"), &n);
+	unsigned char *buf = apd_test_slurp_src(FIX "results.xml", &n);
 
-	ck_assert_ptr_nonnull(buf);
 	apd_limits_default(&lim);
 
 	lim.max_xml_depth = 2;
-	ck_assert_int_eq(parse_mem(buf, n, &lim, 0, &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_buf(&RESULTS, buf, n, &lim, 0, &o, &err), APD_OK);
 	apd_test_out_free(&o);
 	lim.max_xml_depth = 1;
-	ck_assert_int_eq(parse_mem(buf, n, &lim, 0, &o, &err), APD_WARN);
-	ck_assert_ptr_nonnull(warn_with(&o, "deeper than max_xml_depth (1)"));
+	ck_assert_int_eq(apd_test_parse_buf(&RESULTS, buf, n, &lim, 0, &o, &err), APD_WARN);
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "deeper than max_xml_depth (1)"));
 	ck_assert_str_eq(apd_test_fact(&o, "intune.collection.hresult"), "0x00000000");
 	ck_assert_ptr_null(apd_test_fact(&o, "intune.collection.id"));
 	apd_test_out_free(&o);
 
 	apd_limits_default(&lim);
 	lim.max_xml_bytes = n;
-	ck_assert_int_eq(parse_mem(buf, n, &lim, 100, &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_buf(&RESULTS, buf, n, &lim, 100, &o, &err), APD_OK);
 	apd_test_out_free(&o);
 	lim.max_xml_bytes = 600;
-	ck_assert_int_eq(parse_mem(buf, n, &lim, 0, &o, &err), APD_WARN);
-	ck_assert_ptr_nonnull(warn_with(&o, "larger than max_xml_bytes (600 bytes)"));
+	ck_assert_int_eq(apd_test_parse_buf(&RESULTS, buf, n, &lim, 0, &o, &err), APD_WARN);
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "larger than max_xml_bytes (600 bytes)"));
 	ck_assert_str_eq(apd_test_fact(&o, "intune.directive.1"),
 	    "RegistryKey HKLM\\SOFTWARE\\Microsoft\\CloudManagedUpdate");
 	ck_assert_ptr_null(apd_test_fact(&o, "intune.directive.20"));
 	apd_test_out_free(&o);
 	lim.max_xml_bytes = 10;
-	ck_assert_int_eq(parse_mem(buf, n, &lim, 0, &o, &err), APD_FAILED);
-	ck_assert(contains(err.msg, "max_xml_bytes (10 bytes)"));
+	ck_assert_int_eq(apd_test_parse_buf(&RESULTS, buf, n, &lim, 0, &o, &err), APD_FAILED);
+	ck_assert(apd_test_contains(err.msg, "max_xml_bytes (10 bytes)"));
 	apd_test_out_free(&o);
 	free(buf);
 }

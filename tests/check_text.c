@@ -12,42 +12,10 @@
 
 extern const struct apd_parser apd_parser_text;
 
-static int
-parse_fixture(const char *name, struct apd_test_out *o, struct apd_error *err)
-{
-	char rel[256];
+#define FIX "tests/data/text/"
 
-	snprintf(rel, sizeof(rel), "tests/data/text/%s", name);
-	apd_test_out_init(o);
-	return apd_test_parse_file(&apd_parser_text, apd_test_src(rel), o, err);
-}
-
-static int
-parse_fixture_ex(const char *name, const struct apd_limits *lim, size_t block,
-    struct apd_test_out *o, struct apd_error *err)
-{
-	char rel[256];
-	unsigned char *buf;
-	size_t n = 0;
-	int rc;
-
-	snprintf(rel, sizeof(rel), "tests/data/text/%s", name);
-	buf = apd_test_slurp(apd_test_src(rel), &n);
-	ck_assert_ptr_nonnull(buf);
-	apd_test_out_init(o);
-	rc = apd_test_parse_mem_ex(&apd_parser_text, buf, n, name, lim, block, o, err);
-	free(buf);
-	return rc;
-}
-
-static const char *
-fact(const struct apd_test_out *o, const char *name)
-{
-	const char *v = apd_test_fact(o, name);
-
-	ck_assert_msg(v != NULL, "fact %s missing", name);
-	return v;
-}
+/* The parser under test; fixtures read into memory keep their own names. */
+static const struct apd_test_input TEXT = { &apd_parser_text, NULL };
 
 static int64_t
 utc(int y, unsigned mo, unsigned d, unsigned h, unsigned mi, unsigned s, unsigned us)
@@ -63,7 +31,7 @@ START_TEST(test_text_panther)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_fixture("setupact.log", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&TEXT, FIX "setupact.log", &o, &err), APD_OK);
 	ck_assert_uint_eq(o.nev, 7);   /* 8 lines, one blank */
 	ck_assert_uint_eq(o.nfacts, 0);
 	ck_assert_uint_eq(o.nwarns, 0);
@@ -106,9 +74,10 @@ START_TEST(test_text_blocks_same_result)
 	struct apd_error err;
 	size_t b, i;
 
-	ck_assert_int_eq(parse_fixture("setupact.log", &ref, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&TEXT, FIX "setupact.log", &ref, &err), APD_OK);
 	for (b = 0; b < 3; b++) {
-		ck_assert_int_eq(parse_fixture_ex("setupact.log", NULL, blocks[b], &o, &err), APD_OK);
+		ck_assert_int_eq(apd_test_parse_src_mem(&TEXT, FIX "setupact.log", NULL, blocks[b], &o,
+		    &err), APD_OK);
 		ck_assert_uint_eq(o.nev, ref.nev);
 		for (i = 0; i < o.nev; i++) {
 			ck_assert_str_eq(o.ev[i].message, ref.ev[i].message);
@@ -125,26 +94,30 @@ START_TEST(test_text_dsregcmd_facts)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_fixture("dsregcmd-status.txt", &o, &err), APD_OK);
-	ck_assert_str_eq(fact(&o, "dsreg.AzureAdJoined"), "YES");
-	ck_assert_str_eq(fact(&o, "dsreg.EnterpriseJoined"), "NO");
-	ck_assert_str_eq(fact(&o, "dsreg.DomainJoined"), "NO");
-	ck_assert_str_eq(fact(&o, "dsreg.VirtualDesktop"), "NOT SET");
-	ck_assert_str_eq(fact(&o, "dsreg.DeviceName"), "EXAMPLE-PC01");
-	ck_assert_str_eq(fact(&o, "dsreg.DeviceId"), "0f0e0d0c-0000-4000-8000-00000000c001");
-	ck_assert_str_eq(fact(&o, "dsreg.Thumbprint"), "0123456789ABCDEF0123456789ABCDEF01234567");
-	ck_assert_str_eq(fact(&o, "dsreg.TenantName"), "Contoso Example");
-	ck_assert_str_eq(fact(&o, "dsreg.TenantId"), "0f0e0d0c-0000-4000-8000-00000000c003");
-	ck_assert_str_eq(fact(&o, "dsreg.AccessTokenUrl"),
+	ck_assert_int_eq(apd_test_parse_src(&TEXT, FIX "dsregcmd-status.txt", &o, &err), APD_OK);
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.AzureAdJoined"), "YES");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.EnterpriseJoined"), "NO");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.DomainJoined"), "NO");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.VirtualDesktop"), "NOT SET");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.DeviceName"), "EXAMPLE-PC01");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.DeviceId"),
+	    "0f0e0d0c-0000-4000-8000-00000000c001");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.Thumbprint"),
+	    "0123456789ABCDEF0123456789ABCDEF01234567");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.TenantName"), "Contoso Example");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.TenantId"),
+	    "0f0e0d0c-0000-4000-8000-00000000c003");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.AccessTokenUrl"),
 	    "https://login.microsoftonline.com/0f0e0d0c-0000-4000-8000-00000000c003/oauth2/token");
-	ck_assert_str_eq(fact(&o, "dsreg.AzureAdPrt"), "YES");
-	ck_assert_str_eq(fact(&o, "dsreg.AzureAdPrtUpdateTime"), "2024-04-03 07:46:30.000 UTC");
-	ck_assert_str_eq(fact(&o, "dsreg.EnterprisePrtAuthority"), "");
-	ck_assert_str_eq(fact(&o, "dsreg.ExecutingAccountName"),
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.AzureAdPrt"), "YES");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.AzureAdPrtUpdateTime"),
+	    "2024-04-03 07:46:30.000 UTC");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.EnterprisePrtAuthority"), "");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.ExecutingAccountName"),
 	    "EXAMPLE\\user01, user01@contoso-example.onmicrosoft.com");
-	ck_assert_str_eq(fact(&o, "dsreg.LastHostNameUpdate"), "NONE");
-	ck_assert_str_eq(fact(&o, "dsreg.PreReqResult"), "WillNotProvision");
-	ck_assert_str_eq(fact(&o, "dsreg.DeviceCertificateValidity"),
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.LastHostNameUpdate"), "NONE");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.PreReqResult"), "WillNotProvision");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.DeviceCertificateValidity"),
 	    "[ 2024-04-03 07:40:01.000 UTC -- 2034-04-03 08:10:01.000 UTC ]");
 	ck_assert_uint_eq(o.nfacts, 40);
 	/* every non-empty line is an event, banners included */
@@ -175,10 +148,12 @@ START_TEST(test_text_dsreg_secrets_not_facts)
 	apd_test_out_init(&o);
 	ck_assert_int_eq(apd_test_parse_mem(&apd_parser_text, in, sizeof(in) - 1, "output.log", &o,
 	    &err), APD_OK);
-	ck_assert_str_eq(fact(&o, "dsreg.AzureAdJoined"), "YES");
-	ck_assert_str_eq(fact(&o, "dsreg.Thumb"), "0123456789ABCDEF0123456789ABCDEF01234567");
-	ck_assert_str_eq(fact(&o, "dsreg.Id"), "0f0e0d0c-0000-4000-8000-00000000c001");
-	ck_assert_str_eq(fact(&o, "dsreg.Words"), "Microsoft Platform Crypto Provider Version 2");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.AzureAdJoined"), "YES");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.Thumb"),
+	    "0123456789ABCDEF0123456789ABCDEF01234567");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.Id"), "0f0e0d0c-0000-4000-8000-00000000c001");
+	ck_assert_str_eq(apd_test_must_fact(&o, "dsreg.Words"),
+	    "Microsoft Platform Crypto Provider Version 2");
 	ck_assert_ptr_null(apd_test_fact(&o, "dsreg.SomeToken"));
 	ck_assert_ptr_null(apd_test_fact(&o, "dsreg.Blob"));
 	ck_assert_ptr_null(apd_test_fact(&o, "dsreg.AdminPassword"));
@@ -194,7 +169,7 @@ START_TEST(test_text_ipconfig_no_facts)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_fixture("ipconfig-all.txt", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&TEXT, FIX "ipconfig-all.txt", &o, &err), APD_OK);
 	ck_assert_uint_eq(o.nfacts, 0);
 	ck_assert_uint_eq(o.nev, 21);
 	ck_assert_str_eq(o.ev[0].message, "Windows IP Configuration");
@@ -213,7 +188,7 @@ START_TEST(test_text_utf16le)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_fixture("w32tm-utf16le.txt", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&TEXT, FIX "w32tm-utf16le.txt", &o, &err), APD_OK);
 	ck_assert_uint_eq(o.nev, 5);
 	ck_assert_str_eq(o.ev[0].message, "Leap Indicator: 0(no warning)");
 	ck_assert_uint_eq(o.ev[0].offset, 2);   /* after the BOM */
@@ -232,7 +207,7 @@ START_TEST(test_text_cp1252)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_fixture("cp1252.log", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&TEXT, FIX "cp1252.log", &o, &err), APD_OK);
 	ck_assert_uint_eq(o.nev, 2);
 	ck_assert_str_eq(o.ev[0].message, "2024-04-03 07:45:12, Info                  SP     "
 	    "Caf\xC3\xA9 \xE2\x82\xAC preis: 5\xE2\x82\xAC");
@@ -247,7 +222,7 @@ START_TEST(test_text_timestamps)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_fixture("timestamps.log", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&TEXT, FIX "timestamps.log", &o, &err), APD_OK);
 	ck_assert_uint_eq(o.nev, 9);
 	ck_assert_int_eq(o.ev[0].tz, APD_TZ_UTC);
 	ck_assert_int_eq(o.ev[0].ts_utc, utc(2024, 4, 3, 7, 45, 12, 0));
@@ -278,7 +253,7 @@ START_TEST(test_text_binary_log_fails)
 	struct apd_error err;
 	char want[512];
 
-	ck_assert_int_eq(parse_fixture("binary-garbage.log", &o, &err), APD_FAILED);
+	ck_assert_int_eq(apd_test_parse_src(&TEXT, FIX "binary-garbage.log", &o, &err), APD_FAILED);
 	ck_assert_uint_eq(o.nev, 0);
 	snprintf(want, sizeof(want), "%s: binary data at offset 3 (NUL byte); not a text log",
 	    apd_test_src("tests/data/text/binary-garbage.log"));
@@ -302,7 +277,8 @@ START_TEST(test_text_long_line)
 
 	apd_limits_default(&lim);
 	lim.max_line = 1024;
-	ck_assert_int_eq(parse_fixture_ex("long-line.log", &lim, 0, &o, &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_src_mem(&TEXT, FIX "long-line.log", &lim, 0, &o, &err),
+	    APD_WARN);
 	ck_assert_uint_eq(o.nev, 3);
 	ck_assert_uint_eq(strlen(o.ev[1].message), 1024);
 	ck_assert_uint_eq(o.ev[1].line, 2);
@@ -315,7 +291,7 @@ START_TEST(test_text_long_line)
 	apd_test_out_free(&o);
 
 	/* within the default limit the line is whole */
-	ck_assert_int_eq(parse_fixture("long-line.log", &o, &err), APD_OK);
+	ck_assert_int_eq(apd_test_parse_src(&TEXT, FIX "long-line.log", &o, &err), APD_OK);
 	ck_assert_uint_eq(strlen(o.ev[1].message), 5000);
 	apd_test_out_free(&o);
 }
@@ -326,7 +302,8 @@ START_TEST(test_text_nul_padding)
 	struct apd_test_out o;
 	struct apd_error err;
 
-	ck_assert_int_eq(parse_fixture("nul-padded-after-crash.log", &o, &err), APD_WARN);
+	ck_assert_int_eq(apd_test_parse_src(&TEXT, FIX "nul-padded-after-crash.log", &o, &err),
+	    APD_WARN);
 	ck_assert_uint_eq(o.nev, 70);
 	ck_assert_str_eq(o.ev[69].ts_local, "2024-04-03 07:01:09");
 	ck_assert_uint_eq(o.nwarns, 1);

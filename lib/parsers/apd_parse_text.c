@@ -85,30 +85,11 @@ head_binary(const unsigned char *h, size_t len, uint64_t *off, const char **why)
 
 /* ---- timestamps -------------------------------------------------------- */
 
-/* Read exactly `digits` digits; false if they are not there. */
-static bool
-num(const char **p, const char *e, unsigned digits, unsigned *out)
-{
-	unsigned v = 0, i;
-
-	if ((size_t)(e - *p) < digits)
-		return false;
-	for (i = 0; i < digits; i++) {
-		char c = (*p)[i];
-		if (c < '0' || c > '9')
-			return false;
-		v = v * 10 + (unsigned)(c - '0');
-	}
-	*p += digits;
-	*out = v;
-	return true;
-}
-
 /* Read 1 or 2 digits. */
 static bool
 num12(const char **p, const char *e, unsigned *out)
 {
-	if (!num(p, e, 1, out))
+	if (!apd_parse_digits(p, e, 1, out))
 		return false;
 	if (*p < e && **p >= '0' && **p <= '9')
 		*out = *out * 10 + (unsigned)(*(*p)++ - '0');
@@ -182,9 +163,10 @@ line_time(const char *p, const char *e, struct line_time *t)
 	if (p < e && *p == '[')
 		p++;
 	q = p;
-	if (num(&q, e, 4, &y) && q < e && *q == '-') {
+	if (apd_parse_digits(&q, e, 4, &y) && q < e && *q == '-') {
 		q++;
-		if (!num(&q, e, 2, &mo) || q >= e || *q++ != '-' || !num(&q, e, 2, &d) || q >= e)
+		if (!apd_parse_digits(&q, e, 2, &mo) || q >= e || *q++ != '-' ||
+		    !apd_parse_digits(&q, e, 2, &d) || q >= e)
 			return false;
 		sep = *q++;
 		if (sep != ' ' && sep != 'T')
@@ -192,12 +174,12 @@ line_time(const char *p, const char *e, struct line_time *t)
 	} else {
 		q = p;
 		if (!num12(&q, e, &mo) || q >= e || *q++ != '/' || !num12(&q, e, &d) || q >= e ||
-		    *q++ != '/' || !num(&q, e, 4, &y) || q >= e || *q++ != ' ')
+		    *q++ != '/' || !apd_parse_digits(&q, e, 4, &y) || q >= e || *q++ != ' ')
 			return false;
 		sep = '/';
 	}
-	if (!num12(&q, e, &h) || q >= e || *q++ != ':' || !num(&q, e, 2, &mi) || q >= e ||
-	    *q++ != ':' || !num(&q, e, 2, &s))
+	if (!num12(&q, e, &h) || q >= e || *q++ != ':' || !apd_parse_digits(&q, e, 2, &mi) ||
+	    q >= e || *q++ != ':' || !apd_parse_digits(&q, e, 2, &s))
 		return false;
 	frac(&q, e, &f, &nd);
 	if (sep == '/' && e - q >= 3 && q[0] == ' ' && (q[1] == 'A' || q[1] == 'P') && q[2] == 'M') {
@@ -217,8 +199,8 @@ line_time(const char *p, const char *e, struct line_time *t)
 	if (sep != '/' && e - q >= 6 && (*q == '+' || *q == '-') && q[3] == ':') {
 		const char *o = q + 1;
 
-		if (num(&o, e, 2, &oh) && o++ < e && num(&o, e, 2, &om) && oh <= 23 && om <= 59 &&
-		    is_delim(o, e)) {
+		if (apd_parse_digits(&o, e, 2, &oh) && o++ < e && apd_parse_digits(&o, e, 2, &om) &&
+		    oh <= 23 && om <= 59 && is_delim(o, e)) {
 			/* local = UTC + offset */
 			t->utc = us - (*q == '+' ? 1 : -1) * (int64_t)(oh * 60 + om) * 60 * APD_US_PER_SEC;
 			t->tz = APD_TZ_UTC;
