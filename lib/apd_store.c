@@ -437,6 +437,10 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 	int i;
 
 	*out = NULL;
+	/* SQLite's allocation statistics take a global mutex on every malloc, which
+	   the indexing thread and this one would fight over; nothing reads them.
+	   Only possible before SQLite initialises: later calls change nothing. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return apd_set_error(err, APD_FATAL, "out of memory");
@@ -538,7 +542,6 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 	/* sorting for CREATE INDEX may use the second core now */
 	if (exec(st, "PRAGMA threads=2; BEGIN;"
 	    "CREATE INDEX event_ts ON event(ts_utc) WHERE ts_utc IS NOT NULL;"
-	    "CREATE INDEX event_source ON event(source_id, seq);"
 	    "CREATE INDEX event_eid ON event(event_id) WHERE event_id IS NOT NULL;"
 	    "CREATE INDEX fact_name ON fact(name);"
 	    "CREATE INDEX source_path ON source(path);")) {
