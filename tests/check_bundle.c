@@ -502,6 +502,59 @@ START_TEST(test_schema_pinned)
 }
 END_TEST
 
+/*
+ * The full-text index is built on a second thread in its own database and
+ * its FTS5 shadow tables are copied in at the end (apd_fts.c): the result
+ * must pass FTS5's own integrity check and answer word and phrase queries
+ * exactly as the message text says, across several sources.
+ */
+START_TEST(test_fts_copied_index_is_sound)
+{
+	char name[64], line[512];
+	sqlite3 *db;
+	char *errmsg = NULL;
+	int rc, i;
+
+	ck_assert_int_eq(mkdir(apd_test_tpath("f"), 0755), 0);
+	for (i = 0; i < 3; i++) {
+		FILE *f;
+		int k;
+		snprintf(name, sizeof(name), "f/IntuneManagementExtension-%d.log", i);
+		f = fopen(apd_test_tpath(name), "wb");
+		ck_assert_ptr_nonnull(f);
+		for (k = 0; k < 20000; k++) {
+			snprintf(line, sizeof(line), "<![LOG[[Win32App] line %d of file %d: %s]LOG]!>"
+			    "<time=\"10:00:00.1234567\" date=\"7-22-2025\" component=\"IME\" context=\"\" "
+			    "type=\"1\" thread=\"1\" file=\"\">\r\n", k, i,
+			    k % 1000 == 7 ? "Updating ESP tracked install status from InProgress to Error"
+			    : "poll");
+			fputs(line, f);
+		}
+		ck_assert_int_eq(fclose(f), 0);
+	}
+	db = index_input(apd_test_tpath("f"), NULL, &rc);
+	ck_assert_int_eq(rc, APD_OK);
+	sqlite3_close(db);
+	/* integrity-check needs a writable handle; it changes nothing */
+	ck_assert_int_eq(sqlite3_open(apd_test_tpath("index.db"), &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, "INSERT INTO event_fts(event_fts) VALUES ('integrity-check')",
+	    NULL, NULL, &errmsg) == SQLITE_OK, "integrity-check: %s", errmsg ? errmsg : "");
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM event"), 60000);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM event_fts WHERE event_fts MATCH 'poll'"),
+	    60000 - 60);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM event_fts WHERE event_fts MATCH "
+	    "'\"tracked install status\"'"), 60);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM event_fts WHERE event_fts MATCH "
+	    "'\"status tracked\"'"), 0);
+	/* rowids point at the right rows */
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM event_fts JOIN event e ON e.id = event_fts.rowid "
+	    "WHERE event_fts MATCH 'Error' AND e.message LIKE '%InProgress to Error%'"), 60);
+	ck_assert_ptr_nonnull(strstr(q1(db, "SELECT snippet(event_fts, 0, '[', ']', '...', 4) FROM "
+	    "event_fts WHERE event_fts MATCH 'InProgress' LIMIT 1"), "[InProgress]"));
+	sqlite3_close(db);
+}
+END_TEST
+
 static Suite *
 bundle_suite(void)
 {
@@ -519,6 +572,7 @@ bundle_suite(void)
 	tcase_add_test(tc, test_nested_depth);
 	tcase_add_test(tc, test_folder_symlink_and_unknown);
 	tcase_add_test(tc, test_schema_pinned);
+	tcase_add_test(tc, test_fts_copied_index_is_sound);
 	tcase_add_test(lim, test_traversal_names);
 	tcase_add_test(lim, test_truncated_zip);
 	tcase_add_test(lim, test_truncated_cab);
