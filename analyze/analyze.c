@@ -453,20 +453,30 @@ apd_analyze_main(int argc, char **argv)
 	}
 	apd_store_set_meta(store, "input", o.input);
 	apd_walk_init(&w, &o.lim, apd_store_catalog(store));
+	{
+		/* the index may be written inside the input folder: never read it */
+		const char *const *own = apd_store_files(store);
+		size_t k;
+		for (k = 0; own[k]; k++)
+			(void)apd_walk_skip_file(&w, own[k]);
+	}
 	if (o.progress && !o.quiet && isatty(2)) {
 		w.progress = on_progress;
 		w.progress_ud = NULL;
 	}
 	wrc = apd_walk_input(&w, o.input);
 	if (w.progress)
-		fputs("\r\033[K", stderr);
+		fputs("\r\033[K  building the index...", stderr);
 	if (wrc == APD_FAILED) {
 		fe_err("analyze: %s", w.err.msg);
 		apd_store_free(store);
 		free(dbpath);
 		return APD_EXIT_INPUT;
 	}
-	if (wrc == APD_FATAL || apd_store_finish(store, &err) != APD_OK) {
+	rc = wrc == APD_FATAL ? APD_FATAL : apd_store_finish(store, &err);
+	if (w.progress)
+		fputs("\r\033[K", stderr);
+	if (rc != APD_OK) {
 		fe_err("analyze: %s", wrc == APD_FATAL && w.err.msg[0] ? w.err.msg : err.msg);
 		apd_store_free(store);
 		free(dbpath);

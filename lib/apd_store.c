@@ -43,6 +43,8 @@ struct apd_store {
 	sqlite3_stmt *stmt[S__N];
 	char *path;             /* final path */
 	char *tmp_path;         /* "<path>.partial" while writing */
+	char *fts_path;         /* "<path>.fts.partial", the indexing thread's database */
+	const char *files[3];   /* for apd_store_files() */
 	const struct apd_limits *lim;
 	struct apd_sink sink;
 	int64_t cur;            /* source receiving records */
@@ -454,6 +456,16 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 	}
 	memcpy(st->tmp_path, path, n);
 	memcpy(st->tmp_path + n, ".partial", sizeof(".partial"));
+	st->fts_path = malloc(n + sizeof(".fts.partial"));
+	if (st->fts_path == NULL) {
+		apd_store_free(st);
+		return apd_set_error(err, APD_FATAL, "out of memory");
+	}
+	memcpy(st->fts_path, path, n);
+	memcpy(st->fts_path + n, ".fts.partial", sizeof(".fts.partial"));
+	st->files[0] = st->tmp_path;
+	st->files[1] = st->fts_path;
+	st->files[2] = NULL;
 	if (unlink(st->tmp_path) != 0 && errno != ENOENT) {
 		apd_set_errno(err, APD_FATAL, errno, "%s: cannot remove", st->tmp_path);
 		apd_store_free(st);
@@ -588,8 +600,15 @@ apd_store_free(struct apd_store *st)
 		sqlite3_close(st->db);
 	free(st->path);
 	free(st->tmp_path);
+	free(st->fts_path);
 	free(st);
 	return NULL;
+}
+
+const char *const *
+apd_store_files(const struct apd_store *st)
+{
+	return st->files;
 }
 
 sqlite3 *

@@ -36,6 +36,8 @@ int apd_store_finish(struct apd_store *st, struct apd_error *err);
 struct apd_store *apd_store_free(struct apd_store *st);
 
 sqlite3 *apd_store_db(struct apd_store *st);
+/* The files the store writes while indexing (NULL-terminated list, at most 3). */
+const char *const *apd_store_files(const struct apd_store *st);
 const char *apd_store_path(const struct apd_store *st);
 
 /* The embedded schema text (apd_schema.sql). */

@@ -67,6 +67,32 @@ apd_walk_init(struct apd_walk *w, const struct apd_limits *lim, struct apd_catal
 	w->cat = cat;
 }
 
+int
+apd_walk_skip_file(struct apd_walk *w, const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		return APD_OK;
+	if (w->nskip == sizeof(w->skip) / sizeof(w->skip[0]))
+		return APD_FAILED;
+	w->skip[w->nskip].dev = (uint64_t)sb.st_dev;
+	w->skip[w->nskip].ino = (uint64_t)sb.st_ino;
+	w->nskip++;
+	return APD_OK;
+}
+
+static bool
+skipped_file(const struct apd_walk *w, const struct stat *sb)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nskip; i++)
+		if (w->skip[i].dev == (uint64_t)sb->st_dev && w->skip[i].ino == (uint64_t)sb->st_ino)
+			return true;
+	return false;
+}
+
 static void
 progress(struct apd_walk *w, const char *path, int force)
 {
@@ -752,6 +778,9 @@ walk_folder(struct apd_walk *w, const char *fs_path, const char *rel, int64_t pa
 				r = walk_folder(w, full, path, parent, level + 1);
 		} else if (!S_ISREG(sb.st_mode)) {
 			r = record_unread(w, &it, "unknown", "skipped", "not a regular file; not read");
+		} else if (skipped_file(w, &sb)) {
+			r = record_unread(w, &it, "unknown", "skipped",
+			    "the index apdiag is writing; not read");
 		} else {
 			it.size = (int64_t)sb.st_size;
 			r = walk_file(w, full, &it);

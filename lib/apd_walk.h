@@ -72,6 +72,10 @@ struct apd_walk_stats {
 
 struct apd_walk {
 	const struct apd_limits *lim;
+	struct {                        /* files never read: the index being written */
+		uint64_t dev, ino;
+	} skip[4];
+	unsigned nskip;
 	struct apd_catalog cat;
 	apd_progress_fn progress;       /* may be NULL */
 	void *progress_ud;
@@ -81,6 +85,11 @@ struct apd_walk {
 };
 
 void apd_walk_init(struct apd_walk *w, const struct apd_limits *lim, struct apd_catalog cat);
+
+/* Never read this file if the walk meets it (the index, when it is written
+   inside the input folder); it is recorded as skipped.  A path that does not
+   exist is ignored.  Returns APD_OK, or APD_FAILED when the list is full. */
+int apd_walk_skip_file(struct apd_walk *w, const char *path);
 
 /*
  * Walk a file or a folder.  Problems with single sources are recorded in

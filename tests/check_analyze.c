@@ -396,6 +396,32 @@ START_TEST(test_bad_inputs_together)
 }
 END_TEST
 
+/*
+ * Regression (index written inside the input): `apdiag analyze .` creates its
+ * index in the folder it walks; the walker must not read that growing file.
+ */
+START_TEST(test_regress_index_inside_input_not_read)
+{
+	char cmd[1024], line[512];
+	FILE *p;
+
+	ck_assert_int_eq(mkdir(apd_test_tpath("in"), 0755), 0);
+	copy("tests/data/text/setupact.log", "in/setupact.log");
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' analyze . --db here.db --quiet",
+	    apd_test_tpath("in"), apdiag);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"SELECT group_concat(path || ':' || status || ':' || "
+	    "coalesce(error, ''), ';') FROM source WHERE path LIKE 'here.db%%'\"",
+	    apd_test_tpath("in/here.db"));
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+	pclose(p);
+	ck_assert_str_eq(line, "here.db.fts.partial:skipped:the index apdiag is writing; not read;"
+	    "here.db.partial:skipped:the index apdiag is writing; not read\n");
+}
+END_TEST
+
 /* A single plain file is an input too. */
 START_TEST(test_single_file)
 {
@@ -423,6 +449,7 @@ analyze_suite(void)
 	tcase_add_test(tc, test_samples);
 	tcase_add_test(tc, test_bad_inputs_together);
 	tcase_add_test(tc, test_single_file);
+	tcase_add_test(tc, test_regress_index_inside_input_not_read);
 	suite_add_tcase(s, tc);
 	return s;
 }
