@@ -569,7 +569,7 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 		sqlite3_finalize(st->stmt[i]);
 		st->stmt[i] = NULL;
 	}
-	if (exec(st, "PRAGMA journal_mode=DELETE") || exec(st, "PRAGMA optimize")) {
+	if (exec(st, "PRAGMA journal_mode=DELETE") || exec(st, "PRAGMA analysis_limit=1000; PRAGMA optimize")) {
 		*err = st->err;
 		return APD_FATAL;
 	}
