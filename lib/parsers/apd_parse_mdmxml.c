@@ -442,6 +442,36 @@ json_leaves(struct apd_jw *w, const struct rec *r)
 }
 
 /*
+ * Close a record's JSON (with "partial" when an error cut it short) and emit
+ * it as one event: message from m->msg, data from m->json (NULL if the JSON
+ * could not be built), time when us != APD_TS_NONE (UTC).  Returns the sink
+ * code.
+ */
+static int
+emit_record(struct mdm *m, const struct rec *r, struct apd_jw *w, bool partial, int level,
+    struct apd_sv component, int64_t us)
+{
+	struct apd_event ev;
+	int rc;
+
+	if (partial)
+		apd_jw_bool(w, "partial", true);
+	rc = apd_jw_end(w);
+	apd_event_init(&ev);
+	if (us != APD_TS_NONE) {
+		ev.ts_utc = us;
+		ev.tz = APD_TZ_UTC;
+	}
+	ev.level = level;
+	ev.component = component;
+	ev.message = apd_buf_sv(&m->msg);
+	ev.data = rc == APD_OK ? apd_buf_sv(&m->json) : APD_SV_NULL;
+	ev.line = r->line;
+	ev.offset = r->offset;
+	return apd_xml_event(&m->x, &ev);
+}
+
+/*
  * One ErrorLog/SubComponent: an event with its time, error and metadata;
  * the Component comes from the enclosing ErrorLog. Returns the sink code.
  */
@@ -453,7 +483,6 @@ finish_subcomp(struct mdm *m, const struct rec *r, bool partial)
 	struct apd_sv name = leaf_get(r, "Name"), err = leaf_get(r, "Error");
 	struct apd_sv md1 = leaf_get(r, "Metadata1"), md2 = leaf_get(r, "Metadata2");
 	struct apd_sv tm = leaf_get(r, "Time");
-	struct apd_event ev;
 	struct apd_jw w;
 	int64_t e = 0, us;
 	bool have_err = parse_int(err, &e);
@@ -482,22 +511,9 @@ finish_subcomp(struct mdm *m, const struct rec *r, bool partial)
 	json_leaves(&w, r);
 	if (have_err)
 		apd_jw_str(&w, "hresult", apd_sv_cstr(hex));
-	if (partial)
-		apd_jw_bool(&w, "partial", true);
-	rc = apd_jw_end(&w);
-	apd_event_init(&ev);
-	if (apd_parse_iso(tm, &us)) {
-		ev.ts_utc = us;
-		ev.tz = APD_TZ_UTC;
-	}
-	ev.level = have_err && e != 0 ? APD_LVL_ERROR : APD_LVL_INFO;
-	ev.component = comp;
-	ev.message = apd_buf_sv(&m->msg);
-	ev.data = rc == APD_OK ? apd_buf_sv(&m->json) : APD_SV_NULL;
-	ev.line = r->line;
-	ev.offset = r->offset;
 	m->n_errorlog++;
-	return apd_xml_event(&m->x, &ev);
+	return emit_record(m, r, &w, partial, have_err && e != 0 ? APD_LVL_ERROR : APD_LVL_INFO,
+	    comp, apd_parse_iso(tm, &us) ? us : APD_TS_NONE);
 }
 
 /*
@@ -508,7 +524,6 @@ static int
 finish_errorlog(struct mdm *m, const struct rec *r, bool partial)
 {
 	struct apd_sv comp = leaf_get(r, "Component"), v;
-	struct apd_event ev;
 	struct apd_jw w;
 	char prefix[160];
 	size_t pos = 0, i;
@@ -536,18 +551,8 @@ finish_errorlog(struct mdm *m, const struct rec *r, bool partial)
 	apd_jw_begin(&w, &m->json);
 	apd_jw_str(&w, "section", APD_SV_LIT("Diagnostics/ErrorLog"));
 	json_leaves(&w, r);
-	if (partial)
-		apd_jw_bool(&w, "partial", true);
-	rc = apd_jw_end(&w);
-	apd_event_init(&ev);
-	ev.level = APD_LVL_INFO;
-	ev.component = comp;
-	ev.message = apd_buf_sv(&m->msg);
-	ev.data = rc == APD_OK ? apd_buf_sv(&m->json) : APD_SV_NULL;
-	ev.line = r->line;
-	ev.offset = r->offset;
 	m->n_errorlog++;
-	return apd_xml_event(&m->x, &ev);
+	return emit_record(m, r, &w, partial, APD_LVL_INFO, comp, APD_TS_NONE);
 }
 
 /* One MSI package (Details): an event stamped with its CreationTime. Returns the sink code. */
@@ -557,7 +562,7 @@ finish_msi(struct mdm *m, const struct rec *r, bool partial)
 	struct apd_sv code = leaf_get(r, "ProductCode"), st = leaf_get(r, "Status");
 	struct apd_sv le = leaf_get(r, "LastError"), ver = leaf_get(r, "ProductVersion");
 	struct apd_sv ct = leaf_get(r, "CreationTime"), est = leaf_get(r, "EnforcementStartTime");
-	struct apd_event ev;
+	int level;
 	struct apd_jw w;
 	int64_t status = -1, lasterr = 0, us_ct = 0, us_est;
 	bool have_st = parse_int(st, &status), have_le = parse_int(le, &lasterr);
@@ -599,28 +604,15 @@ finish_msi(struct mdm *m, const struct rec *r, bool partial)
 		fmt_utc_sec(iso, us_est);
 		apd_jw_str(&w, "enforcement_start_time_utc", apd_sv_cstr(iso));
 	}
-	if (partial)
-		apd_jw_bool(&w, "partial", true);
-	rc = apd_jw_end(&w);
-
-	apd_event_init(&ev);
-	if (have_ct) {
-		ev.ts_utc = us_ct;
-		ev.tz = APD_TZ_UTC;
-	}
 	if (have_st && (status == 30 || status == 60))
-		ev.level = APD_LVL_ERROR;
+		level = APD_LVL_ERROR;
 	else if ((have_st && (status == 25 || status == 55)) || (have_le && lasterr != 0))
-		ev.level = APD_LVL_WARNING;
+		level = APD_LVL_WARNING;
 	else
-		ev.level = APD_LVL_INFO;
-	ev.component = APD_SV_LIT("EnterpriseDesktopAppManagement");
-	ev.message = apd_buf_sv(&m->msg);
-	ev.data = rc == APD_OK ? apd_buf_sv(&m->json) : APD_SV_NULL;
-	ev.line = r->line;
-	ev.offset = r->offset;
+		level = APD_LVL_INFO;
 	m->n_msi++;
-	return apd_xml_event(&m->x, &ev);
+	return emit_record(m, r, &w, partial, level, APD_SV_LIT("EnterpriseDesktopAppManagement"),
+	    have_ct ? us_ct : APD_TS_NONE);
 }
 
 /* Emit the innermost record (partial: cut by an error) and close it. Returns the sink code. */
