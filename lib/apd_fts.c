@@ -25,7 +25,8 @@
 
 /* The definition must match lib/apd_schema.sql. */
 static const char fts_ddl[] =
-    "CREATE VIRTUAL TABLE event_fts USING fts5(message, content = 'event', content_rowid = 'id')";
+    "CREATE VIRTUAL TABLE event_fts USING fts5(message, content = 'event', content_rowid = 'id', "
+    "columnsize = 0)";
 
 struct batch {
 	struct batch *next;
@@ -228,7 +229,7 @@ stop(struct apd_fts *f)
 int
 apd_fts_finish(struct apd_fts *f, sqlite3 *main_db, struct apd_error *err)
 {
-	static const char *const shadow[] = { "data", "idx", "docsize", "config" };
+	static const char *const shadow[] = { "data", "idx", "config" };
 	char sql[512];
 	char *msg = NULL;
 	size_t i;

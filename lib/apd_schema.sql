@@ -48,7 +48,8 @@ CREATE TABLE event (
 CREATE VIRTUAL TABLE event_fts USING fts5(
   message,
   content = 'event',
-  content_rowid = 'id'
+  content_rowid = 'id',
+  columnsize = 0
 );
 
 CREATE TABLE reg_value (
