@@ -553,8 +553,6 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 	timing(st, "fts_wait_copy", &t);
 	/* sorting for CREATE INDEX may use the second core now */
 	if (exec(st, "PRAGMA threads=2; BEGIN;"
-	    "CREATE INDEX event_ts ON event(ts_utc) WHERE ts_utc IS NOT NULL;"
-	    "CREATE INDEX event_eid ON event(event_id) WHERE event_id IS NOT NULL;"
 	    "CREATE INDEX fact_name ON fact(name);"
 	    "CREATE INDEX source_path ON source(path);")) {
 		*err = st->err;
