@@ -21,11 +21,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* An entry to write: data, or `zeros` bytes of 0 when data is NULL. */
+/* An entry to write (see struct ent). */
 struct ent {
 	const char *name;
-	const char *data;
-	uint64_t zeros;
+	const char *data;   /* the bytes, or NULL for n zero bytes */
+	uint64_t n;         /* with data: its length (0: strlen(data)); without: zero bytes */
 };
 
 static void
@@ -44,7 +44,8 @@ write_archive(const char *path, const char *format, const char *filter, const st
 		ck_assert_int_eq(archive_write_set_options(a, options), ARCHIVE_OK);
 	ck_assert_int_eq(archive_write_open_filename(a, path), ARCHIVE_OK);
 	for (i = 0; i < n; i++) {
-		uint64_t size = e[i].data ? strlen(e[i].data) : e[i].zeros, left;
+		uint64_t size = e[i].data && e[i].n == 0 ? strlen(e[i].data) : e[i].n;
+		uint64_t left;
 		ae = archive_entry_new();
 		archive_entry_set_pathname(ae, e[i].name);
 		archive_entry_set_filetype(ae, AE_IFREG);
@@ -242,37 +243,15 @@ START_TEST(test_nested_depth)
 	buf = apd_test_slurp(apd_test_tpath("inner.zip"), &n);
 	ck_assert_ptr_nonnull(buf);
 	{
-		struct archive *a = archive_write_new();
-		struct archive_entry *ae = archive_entry_new();
-		archive_write_set_format_ustar(a);
-		archive_write_add_filter_gzip(a);
-		ck_assert_int_eq(archive_write_open_filename(a, apd_test_tpath("mid.tar.gz")), ARCHIVE_OK);
-		archive_entry_set_pathname(ae, "inner.zip");
-		archive_entry_set_filetype(ae, AE_IFREG);
-		archive_entry_set_perm(ae, 0644);
-		archive_entry_set_size(ae, (la_int64_t)n);
-		ck_assert_int_eq(archive_write_header(a, ae), ARCHIVE_OK);
-		ck_assert_int_eq(archive_write_data(a, buf, n), (la_ssize_t)n);
-		archive_entry_free(ae);
-		archive_write_close(a);
-		archive_write_free(a);
+		const struct ent mid[] = { { "inner.zip", (const char *)buf, n } };
+		write_archive(apd_test_tpath("mid.tar.gz"), "ustar", "gzip", mid, 1, NULL);
 	}
 	free(buf);
 	buf = apd_test_slurp(apd_test_tpath("mid.tar.gz"), &n);
+	ck_assert_ptr_nonnull(buf);
 	{
-		struct archive *a = archive_write_new();
-		struct archive_entry *ae = archive_entry_new();
-		archive_write_set_format_zip(a);
-		ck_assert_int_eq(archive_write_open_filename(a, apd_test_tpath("outer.zip")), ARCHIVE_OK);
-		archive_entry_set_pathname(ae, "mid.tar.gz");
-		archive_entry_set_filetype(ae, AE_IFREG);
-		archive_entry_set_perm(ae, 0644);
-		archive_entry_set_size(ae, (la_int64_t)n);
-		ck_assert_int_eq(archive_write_header(a, ae), ARCHIVE_OK);
-		ck_assert_int_eq(archive_write_data(a, buf, n), (la_ssize_t)n);
-		archive_entry_free(ae);
-		archive_write_close(a);
-		archive_write_free(a);
+		const struct ent outer[] = { { "mid.tar.gz", (const char *)buf, n } };
+		write_archive(apd_test_tpath("outer.zip"), "zip", NULL, outer, 1, NULL);
 	}
 	free(buf);
 
@@ -337,7 +316,7 @@ START_TEST(test_truncated_zip)
 		snprintf(data[i], sizeof(data[i]), "file %zu has some text in it\n", i);
 		e[i].name = names[i];
 		e[i].data = data[i];
-		e[i].zeros = 0;
+		e[i].n = 0;
 	}
 	write_archive(apd_test_tpath("full.zip"), "zip", NULL, e, 20, NULL);
 	buf = apd_test_slurp(apd_test_tpath("full.zip"), &n);
