@@ -1,4 +1,4 @@
--- apd_schema.sql - the apdiag index, schema version 1 (PRAGMA user_version).
+-- apd_schema.sql - the apdiag index, schema version 2 (PRAGMA user_version).
 --
 -- This schema is a public interface: rules, reports and support engineers
 -- query it with SQL.  docs/schema.md documents every table and column;
@@ -22,7 +22,7 @@ CREATE TABLE source (
   sha256    TEXT,                            -- hex, of the uncompressed bytes
   status    TEXT NOT NULL CHECK (status IN ('ok', 'partial', 'failed', 'skipped', 'gap')),
   error     TEXT,                            -- why it is not 'ok'
-  records   INTEGER NOT NULL DEFAULT 0,      -- event + reg_value rows from it
+  records   INTEGER NOT NULL DEFAULT 0,      -- event + reg_val rows from it
   warnings  INTEGER NOT NULL DEFAULT 0
 );
 
@@ -52,22 +52,37 @@ CREATE VIRTUAL TABLE event_fts USING fts5(
   columnsize = 0
 );
 
-CREATE TABLE reg_value (
+-- Registry values are stored in two tables: each key path once in reg_key,
+-- and the values in reg_val pointing at it.  A large dump holds ~14 values
+-- per key, so this keeps 70+ byte paths out of a million rows and their
+-- index.  The view reg_value joins them back and is what queries use.
+CREATE TABLE reg_key (
+  id        INTEGER PRIMARY KEY,
+  hive      TEXT NOT NULL COLLATE NOCASE,    -- HKLM, HKCU, HKU, HKCR, HKCC
+  key       TEXT NOT NULL COLLATE NOCASE     -- path below the hive, as first written
+);
+CREATE UNIQUE INDEX reg_key_path ON reg_key(key, hive);
+
+CREATE TABLE reg_val (
   id        INTEGER PRIMARY KEY,
   source_id INTEGER NOT NULL REFERENCES source(id),
-  hive      TEXT NOT NULL COLLATE NOCASE,    -- HKLM, HKCU, HKU, HKCR, HKCC
-  key       TEXT NOT NULL COLLATE NOCASE,    -- path below the hive
+  key_id    INTEGER NOT NULL REFERENCES reg_key(id),
   name      TEXT COLLATE NOCASE,             -- '' default value; NULL marks the key itself
   type      TEXT,                            -- REG_SZ, REG_DWORD, ... or REG_<n>
   value,                                     -- INTEGER, TEXT (MULTI_SZ: JSON array) or BLOB
   line      INTEGER
 );
+CREATE INDEX reg_val_key ON reg_val(key_id, name);
+
+CREATE VIEW reg_value AS
+SELECT v.id, v.source_id, k.hive, k.key, v.name, v.type, v.value, v.line
+FROM reg_val v JOIN reg_key k ON k.id = v.key_id;
 
 -- Kept up to date while loading: events arrive in (source_id, seq) order, so
 -- event_source grows at its right edge, and the partial indexes only see the
 -- rows that have a UTC time or an event id (none of a log's local-time
--- lines).  reg_value(key, name) is built at the end: maintaining it row by
--- row costs more than one sort.
+-- lines).  The registry indexes grow mostly at their right edge too: keys
+-- arrive grouped, and new keys get new ids.
 CREATE INDEX event_source ON event(source_id, seq);
 CREATE INDEX event_ts ON event(ts_utc) WHERE ts_utc IS NOT NULL;
 CREATE INDEX event_eid ON event(event_id) WHERE event_id IS NOT NULL;

@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #define COMMIT_EVERY 262144u
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 enum {
-	S_SOURCE, S_SOURCE_END, S_EVENT, S_REGVAL, S_FACT, S_GAP, S_WARN, S_META, S__N
+	S_SOURCE, S_SOURCE_END, S_EVENT, S_REGKEY_GET, S_REGKEY_ADD, S_REGVAL, S_FACT, S_GAP, S_WARN, S_META, S__N
 };
 
 static const char *const stmt_sql[S__N] = {
@@ -29,8 +31,10 @@ static const char *const stmt_sql[S__N] = {
 	[S_EVENT] = "INSERT INTO event(source_id, seq, ts_utc, ts_local, tz_source, level, channel, "
 	    "provider, event_id, component, thread, message, data, line, offset) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-	[S_REGVAL] = "INSERT INTO reg_value(source_id, hive, key, name, type, value, line) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_REGKEY_GET] = "SELECT id FROM reg_key WHERE key = ?2 AND hive = ?1",
+	[S_REGKEY_ADD] = "INSERT INTO reg_key(hive, key) VALUES (?1, ?2)",
+	[S_REGVAL] = "INSERT INTO reg_val(source_id, key_id, name, type, value, line) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[S_FACT] = "INSERT INTO fact(name, value, source_id) VALUES (?1, ?2, ?3)",
 	[S_GAP] = "INSERT INTO gap(source_id, item, hresult, hresult_hex, reason) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -58,6 +62,9 @@ struct apd_store {
 	unsigned nouter;
 	uint64_t pending;       /* rows since the last commit */
 	struct apd_fts *fts;    /* full-text index, built on a second thread */
+	struct apd_buf key;     /* the last registry key looked up: hive '\0' key */
+	size_t key_hive_len;
+	int64_t key_id;         /* its reg_key.id, 0 if none yet */
 	double t_start;         /* when the store was created, for meta timing.* */
 	int rc;                 /* first fatal error, sticky */
 	struct apd_error err;
@@ -195,37 +202,81 @@ reg_type_name(int type, char tmp[16])
 	return tmp;
 }
 
+/* The reg_key id of hive\key, added if new.  Values arrive grouped by key,
+   so the last one answers almost every call. */
+static int64_t
+reg_key_id(struct apd_store *st, struct apd_sv hive, struct apd_sv key)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (st->key_id > 0 && st->key_hive_len == hive.n && st->key.n == hive.n + 1 + key.n &&
+	    memcmp(st->key.p + hive.n + 1, key.p, key.n) == 0 &&
+	    memcmp(st->key.p, hive.p, hive.n) == 0)
+		return st->key_id;
+	st->key_id = 0;
+	s = st->stmt[S_REGKEY_GET];
+	bind_sv(s, 1, hive);
+	bind_sv(s, 2, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		st->key_id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail_db(st, "registry key lookup");
+	if (st->key_id == 0) {
+		s = st->stmt[S_REGKEY_ADD];
+		bind_sv(s, 1, hive);
+		bind_sv(s, 2, key);
+		if (step(st, S_REGKEY_ADD) != APD_OK)
+			return APD_FATAL;
+		st->key_id = sqlite3_last_insert_rowid(st->db);
+	}
+	/* remember it; if it cannot be kept, the next call looks it up again */
+	apd_buf_reset(&st->key);
+	if (apd_buf_add(&st->key, hive.p, hive.n) == APD_OK && apd_buf_addc(&st->key, '\0') == APD_OK &&
+	    apd_buf_add(&st->key, key.p, key.n) == APD_OK) {
+		st->key_hive_len = hive.n;
+		return st->key_id;
+	}
+	st->key_hive_len = SIZE_MAX;
+	return st->key_id;
+}
+
 static int
 s_regval(void *ud, const struct apd_regval *rv)
 {
 	struct apd_store *st = ud;
 	sqlite3_stmt *s = st->stmt[S_REGVAL];
+	int64_t key_id;
 	char tmp[16];
 
 	if (st->rc != APD_OK)
 		return st->rc;
+	if ((key_id = reg_key_id(st, rv->hive, rv->key)) < 0)
+		return APD_FATAL;
 	sqlite3_bind_int64(s, 1, st->cur);
-	bind_sv(s, 2, rv->hive);
-	bind_sv(s, 3, rv->key);
-	bind_sv(s, 4, rv->name);
+	sqlite3_bind_int64(s, 2, key_id);
+	bind_sv(s, 3, rv->name);
 	if (rv->name.p != NULL) {
-		sqlite3_bind_text(s, 5, reg_type_name(rv->type, tmp), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 4, reg_type_name(rv->type, tmp), -1, SQLITE_TRANSIENT);
 		switch (rv->kind) {
 		case APD_RV_INT:
-			sqlite3_bind_int64(s, 6, rv->num);
+			sqlite3_bind_int64(s, 5, rv->num);
 			break;
 		case APD_RV_TEXT:
-			bind_sv(s, 6, rv->text);
+			bind_sv(s, 5, rv->text);
 			break;
 		case APD_RV_BLOB:
 		default:
-			sqlite3_bind_blob(s, 6, rv->blob_len ? rv->blob : "", (int)rv->blob_len,
+			sqlite3_bind_blob(s, 5, rv->blob_len ? rv->blob : "", (int)rv->blob_len,
 			    SQLITE_STATIC);
 			break;
 		}
 	}
 	if (rv->line)
-		sqlite3_bind_int64(s, 7, (sqlite3_int64)rv->line);
+		sqlite3_bind_int64(s, 6, (sqlite3_int64)rv->line);
 	st->records++;
 	return step(st, S_REGVAL);
 }
@@ -447,6 +498,7 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 	if (st == NULL)
 		return apd_set_error(err, APD_FATAL, "out of memory");
 	st->lim = lim;
+	apd_buf_init(&st->key, 1u << 20);
 	st->t_start = now_ms();
 	st->path = strdup(path);
 	st->tmp_path = malloc(n + sizeof(".partial"));
@@ -484,7 +536,7 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 	/* a fresh file that is renamed into place only when complete: no journal needed */
 	if (exec(st, "PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
 	    "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-32768; PRAGMA temp_store=FILE") ||
-	    exec(st, apd_schema_sql) || exec(st, "PRAGMA user_version=1") || exec(st, "BEGIN")) {
+	    exec(st, apd_schema_sql) || exec(st, "PRAGMA user_version=" STR(APD_SCHEMA_VERSION)) || exec(st, "BEGIN")) {
 		*err = st->err;
 		apd_store_free(st);
 		return APD_FATAL;
@@ -503,7 +555,7 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 		return APD_FATAL;
 	}
 	apd_store_set_meta(st, "apdiag_version", apd_version());
-	apd_store_set_meta(st, "schema_version", "1");
+	apd_store_set_meta(st, "schema_version", STR(APD_SCHEMA_VERSION));
 	*out = st;
 	return APD_OK;
 }
@@ -529,12 +581,6 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 		return st->rc;
 	}
 	timing(st, "load", &t);
-	/* derivation looks values up by key and name */
-	if (exec(st, "PRAGMA threads=2; CREATE INDEX reg_value_key ON reg_value(key, name)")) {
-		*err = st->err;
-		return APD_FATAL;
-	}
-	timing(st, "reg_index", &t);
 	if (apd_derive_all(st->db, &st->err) != APD_OK) {
 		*err = st->err;
 		return APD_FATAL;
@@ -599,6 +645,7 @@ apd_store_free(struct apd_store *st)
 	free(st->path);
 	free(st->tmp_path);
 	free(st->fts_path);
+	apd_buf_done(&st->key);
 	free(st);
 	return NULL;
 }

@@ -118,6 +118,25 @@ qi(sqlite3 *db, const char *sql)
 	return v ? atoll(v) : -1;
 }
 
+/* The query plan of sql, its detail lines joined by ';'; a static copy. */
+static const char *
+plan(sqlite3 *db, const char *sql)
+{
+	static char buf[4096];
+	char q[2048];
+	sqlite3_stmt *s;
+	size_t n = 0;
+
+	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+	ck_assert_msg(sqlite3_prepare_v2(db, q, -1, &s, NULL) == SQLITE_OK, "%s: %s", q,
+	    sqlite3_errmsg(db));
+	buf[0] = '\0';
+	while (sqlite3_step(s) == SQLITE_ROW && n < sizeof(buf))
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s;", sqlite3_column_text(s, 3));
+	sqlite3_finalize(s);
+	return buf;
+}
+
 static const char *const CMLINE =
     "<![LOG[hello]LOG]!><time=\"10:00:00.1234567\" date=\"7-22-2025\" component=\"IME\" "
     "context=\"\" type=\"1\" thread=\"1\" file=\"\">\r\n";
@@ -456,6 +475,46 @@ START_TEST(test_folder_symlink_and_unknown)
 }
 END_TEST
 
+/* Registry values are stored as reg_key + reg_val; the reg_value view joins
+   them.  The same key from two files, in another case, is one reg_key row. */
+START_TEST(test_registry_keys_shared_by_sources)
+{
+	static const char a[] = "REGEDIT4\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Contoso\\App]\r\n"
+	    "\"Ver\"=\"1.0\"\r\n\"Count\"=dword:00000007\r\n\r\n"
+	    "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Contoso\\Empty]\r\n\r\n"
+	    "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Contoso\\App]\r\n\"Late\"=\"x\"\r\n";
+	static const char b[] = "REGEDIT4\r\n\r\n[HKEY_LOCAL_MACHINE\\software\\contoso\\APP]\r\n"
+	    "\"Ver\"=\"2.0\"\r\n";
+	sqlite3 *db;
+	int rc;
+
+	ck_assert_int_eq(mkdir(apd_test_tpath("r"), 0755), 0);
+	apd_test_write_file(apd_test_tpath("r/a.reg"), a, strlen(a));
+	apd_test_write_file(apd_test_tpath("r/b.reg"), b, strlen(b));
+	db = index_input(apd_test_tpath("r"), NULL, &rc);
+	ck_assert_int_eq(rc, APD_OK);
+	/* two keys, one of them seen three times */
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM reg_key"), 2);
+	ck_assert_str_eq(q1(db, "SELECT key FROM reg_key ORDER BY id LIMIT 1"), "SOFTWARE\\Contoso\\App");
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM reg_value WHERE hive = 'hklm' "
+	    "AND key = 'software\\CONTOSO\\app' AND name = 'ver'"), 2);
+	ck_assert_str_eq(q1(db, "SELECT group_concat(value, ',') FROM (SELECT value FROM reg_value "
+	    "WHERE key = 'SOFTWARE\\Contoso\\App' AND name = 'Ver' ORDER BY source_id)"), "1.0,2.0");
+	ck_assert_int_eq(qi(db, "SELECT value FROM reg_value WHERE key = 'SOFTWARE\\Contoso\\App' "
+	    "AND name = 'Count'"), 7);
+	ck_assert_str_eq(q1(db, "SELECT type FROM reg_value WHERE name = 'Late'"), "REG_SZ");
+	/* a key without values keeps its marker row */
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM reg_value WHERE key = 'SOFTWARE\\Contoso\\Empty' "
+	    "AND name IS NULL"), 1);
+	/* lookups by key use the indexes, not a scan of the values */
+	ck_assert_str_eq(plan(db, "SELECT value FROM reg_value WHERE hive = 'HKLM' "
+	    "AND key = 'SOFTWARE\\Contoso\\App' AND name = 'Ver'"),
+	    "SEARCH k USING COVERING INDEX reg_key_path (key=? AND hive=?);"
+	    "SEARCH v USING INDEX reg_val_key (key_id=? AND name=?);");
+	sqlite3_close(db);
+}
+END_TEST
+
 START_TEST(test_schema_pinned)
 {
 	sqlite3 *db;
@@ -472,11 +531,15 @@ START_TEST(test_schema_pinned)
 	    "component,thread,message,data,line,offset");
 	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('reg_value')"),
 	    "id,source_id,hive,key,name,type,value,line");
+	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('reg_key')"),
+	    "id,hive,key");
+	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('reg_val')"),
+	    "id,source_id,key_id,name,type,value,line");
 	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('fact')"),
 	    "name,value,source_id");
 	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('gap')"),
 	    "id,source_id,item,hresult,hresult_hex,reason");
-	ck_assert_str_eq(q1(db, "SELECT value FROM meta WHERE key = 'schema_version'"), "1");
+	ck_assert_str_eq(q1(db, "SELECT value FROM meta WHERE key = 'schema_version'"), "2");
 	sqlite3_close(db);
 }
 END_TEST
@@ -551,6 +614,7 @@ bundle_suite(void)
 	tcase_add_test(tc, test_nested_depth);
 	tcase_add_test(tc, test_folder_symlink_and_unknown);
 	tcase_add_test(tc, test_schema_pinned);
+	tcase_add_test(tc, test_registry_keys_shared_by_sources);
 	tcase_add_test(tc, test_fts_copied_index_is_sound);
 	tcase_add_test(lim, test_traversal_names);
 	tcase_add_test(lim, test_truncated_zip);
