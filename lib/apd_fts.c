@@ -12,6 +12,7 @@
  * integrity-check.
  */
 #include "apd_fts.h"
+#include "apd_time.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -47,6 +48,7 @@ struct apd_fts {
 	sqlite3 *db;
 	char *path;
 	int started;
+	double cpu_ms;               /* the worker's CPU time, once it has ended */
 };
 
 static void
@@ -124,6 +126,7 @@ worker(void *arg)
 	sqlite3_finalize(ins);
 	if (f->rc == APD_OK)
 		run_sql(f, "COMMIT");
+	f->cpu_ms = apd_thread_cpu_ms();
 	return NULL;
 }
 
@@ -295,4 +298,10 @@ apd_fts_free(struct apd_fts *f)
 	free(f->path);
 	free(f);
 	return NULL;
+}
+
+double
+apd_fts_cpu_ms(const struct apd_fts *f)
+{
+	return f->cpu_ms;
 }

@@ -22,5 +22,7 @@ int apd_fts_add(struct apd_fts *f, int64_t rowid, const char *text, size_t n);
 int apd_fts_finish(struct apd_fts *f, sqlite3 *main_db, struct apd_error *err);
 int apd_fts_detach(sqlite3 *main_db);
 struct apd_fts *apd_fts_free(struct apd_fts *f);
+/* CPU time the worker thread used, after apd_fts_finish(). */
+double apd_fts_cpu_ms(const struct apd_fts *f);
 
 #endif /* APD_FTS_H */

@@ -5,6 +5,7 @@
 #include "apd_store.h"
 #include "apd_buf.h"
 #include "apd_fts.h"
+#include "apd_time.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -458,27 +459,29 @@ apd_store_catalog(struct apd_store *st)
 
 /* ---- life cycle ---- */
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Record how long a phase took, as meta timing.<phase>_ms. */
 static void
 timing(struct apd_store *st, const char *phase, double *t)
 {
 	char key[64], val[32];
-	double t2 = now_ms();
+	double t2 = apd_mono_ms();
 
 	snprintf(key, sizeof(key), "timing.%s_ms", phase);
 	snprintf(val, sizeof(val), "%.0f", t2 - *t);
 	*t = t2;
 	if (st->stmt[S_META])
 		apd_store_set_meta(st, key, val);
+}
+
+/* CPU time a thread spent, as meta cpu.<what>_ms (for benchmarks). */
+static void
+cpu_meta(struct apd_store *st, const char *what, double ms)
+{
+	char key[64], val[32];
+
+	snprintf(key, sizeof(key), "cpu.%s_ms", what);
+	snprintf(val, sizeof(val), "%.0f", ms);
+	apd_store_set_meta(st, key, val);
 }
 
 int
@@ -499,7 +502,7 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 		return apd_set_error(err, APD_FATAL, "out of memory");
 	st->lim = lim;
 	apd_buf_init(&st->key, 1u << 20);
-	st->t_start = now_ms();
+	st->t_start = apd_mono_ms();
 	st->path = strdup(path);
 	st->tmp_path = malloc(n + sizeof(".partial"));
 	if (st->path == NULL || st->tmp_path == NULL) {
@@ -581,6 +584,7 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 		return st->rc;
 	}
 	timing(st, "load", &t);
+	cpu_meta(st, "load", apd_thread_cpu_ms());
 	if (apd_derive_all(st->db, &st->err) != APD_OK) {
 		*err = st->err;
 		return APD_FATAL;
@@ -592,6 +596,7 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 	}
 	if (apd_fts_finish(st->fts, st->db, err) != APD_OK)
 		return APD_FATAL;
+	cpu_meta(st, "fts", apd_fts_cpu_ms(st->fts));
 	if (apd_fts_detach(st->db) != APD_OK)
 		return apd_set_error(err, APD_FATAL, "%s: detach: %s", st->tmp_path,
 		    sqlite3_errmsg(st->db));

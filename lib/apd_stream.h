@@ -52,8 +52,11 @@ struct apd_stream {
 	                               small inputs are the provider's, as in a real read */
 	const unsigned char *cur;   /* rest of the current provider block */
 	size_t cur_len;
+	const unsigned char *unhashed;  /* bytes of the head's last block not yet hashed */
+	size_t unhashed_len;
 	int state;                  /* APD_OK, APD_EOF or the failure code */
 	struct apd_sha256 sha;
+	struct apd_prefetch *pf;    /* reader thread, while prefetching (owned) */
 };
 
 /* Set up a stream and read its head.  Returns APD_OK or APD_FAILED/FATAL. */
@@ -63,6 +66,20 @@ void apd_stream_close(struct apd_stream *s);
 
 /* The first bytes (at most APD_STREAM_HEAD); does not consume them. */
 const unsigned char *apd_stream_head(const struct apd_stream *s, size_t *len);
+
+/*
+ * Read ahead on a second thread: from now on a reader thread pulls the
+ * provider's blocks, hashes them and copies them into a small ring, while
+ * the caller parses what came before.  Worth it for large inputs only;
+ * the walker calls it before handing a big stream to a parser.
+ *
+ * Until apd_stream_close() (or the end of the stream) the provider is
+ * called from the reader thread, so the caller must not touch whatever
+ * the provider uses (the archive handle, the walker's counters).  Returns
+ * APD_OK, or APD_FATAL (out of memory, no thread) with the stream still
+ * usable without prefetching.
+ */
+int apd_stream_prefetch(struct apd_stream *s);
 
 /* Next block of data: APD_OK with *n > 0, APD_EOF, or a failure code. */
 int apd_stream_block(struct apd_stream *s, const void **p, size_t *n);

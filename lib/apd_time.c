@@ -4,6 +4,8 @@
  */
 #include "apd_time.h"
 
+#include <time.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -226,4 +228,26 @@ apd_tz_local_to_utc(const struct apd_tzinfo *tz, int64_t local_us)
 		}
 	}
 	return local_us + bias * 60 * APD_US_PER_SEC;
+}
+
+static double
+clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	if (clock_gettime(id, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+double
+apd_mono_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+double
+apd_thread_cpu_ms(void)
+{
+	return clock_ms(CLOCK_THREAD_CPUTIME_ID);
 }

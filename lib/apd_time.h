@@ -71,4 +71,9 @@ bool apd_systime_decode(const unsigned char *p, size_t n, struct apd_systime *ou
 /* Convert a local wall-clock time to UTC under the zone's rules. */
 int64_t apd_tz_local_to_utc(const struct apd_tzinfo *tz, int64_t local_us);
 
+/* Clocks for timing phases: monotonic wall time, and the calling thread's
+   CPU time, in milliseconds. */
+double apd_mono_ms(void);
+double apd_thread_cpu_ms(void);
+
 #endif /* APD_TIME_H */

@@ -65,6 +65,7 @@ apd_walk_init(struct apd_walk *w, const struct apd_limits *lim, struct apd_catal
 	memset(w, 0, sizeof(*w));
 	w->lim = lim;
 	w->cat = cat;
+	w->prefetch_from = APD_WALK_PREFETCH_FROM;
 }
 
 int
@@ -556,6 +557,10 @@ handle_parsed(struct apd_walk *w, struct apd_stream *s, const struct item *it)
 		return (int)id;
 	apd_error_clear(&err);
 	if (p && p->run) {
+		/* parse here while a second core reads, inflates and hashes ahead;
+		   without a thread it is only slower */
+		if (it->size < 0 || (uint64_t)it->size >= w->prefetch_from)
+			(void)apd_stream_prefetch(s);
 		ps.in = s;
 		ps.sink = w->cat.vt->sink(w->cat.ud, id);
 		ps.lim = w->lim;

@@ -82,7 +82,11 @@ struct apd_walk {
 	struct apd_walk_stats st;
 	struct apd_error err;           /* why apd_walk_input failed (fatal only) */
 	uint64_t last_progress;
+	uint64_t prefetch_from;         /* read files at least this large ahead on a second
+	                                   thread (apd_stream_prefetch); UINT64_MAX never */
 };
+
+#define APD_WALK_PREFETCH_FROM (1024u * 1024)
 
 void apd_walk_init(struct apd_walk *w, const struct apd_limits *lim, struct apd_catalog cat);
 

@@ -228,6 +228,9 @@ run_stream(const struct apd_parser *p, struct apd_stream *st, const char *path,
 	return p->run(&ps);
 }
 
+/* Set to make the next apd_test_parse_mem_ex() read ahead on a thread. */
+static bool prefetch_next;
+
 int
 apd_test_parse_mem_ex(const struct apd_parser *p, const void *buf, size_t n, const char *name,
     const struct apd_limits *lim, size_t block, struct apd_test_out *o, struct apd_error *err)
@@ -241,6 +244,9 @@ apd_test_parse_mem_ex(const struct apd_parser *p, const void *buf, size_t n, con
 	apd_error_clear(err);
 	rc = apd_stream_open(&st, apd_mem_block, &m, name, (int64_t)n,
 	    (lim ? lim : &dl)->max_file_bytes, err);
+	if (rc == APD_OK && prefetch_next)
+		ck_assert_int_eq(apd_stream_prefetch(&st), APD_OK);
+	prefetch_next = false;
 	if (rc == APD_OK)
 		rc = run_stream(p, &st, name, lim, o, err);
 	apd_stream_close(&st);
@@ -316,8 +322,10 @@ apd_test_src_in_blocks(const struct apd_test_input *in, const char *rel, const s
 	struct apd_error err;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		ck_assert_int_eq(apd_test_parse_src_mem(in, rel, NULL, blocks[i], &o, &err), want);
+	/* every block size, read directly and read ahead by a second thread */
+	for (i = 0; i < 2 * n; i++) {
+		prefetch_next = i >= n;
+		ck_assert_int_eq(apd_test_parse_src_mem(in, rel, NULL, blocks[i % n], &o, &err), want);
 		check(&o);
 		apd_test_out_free(&o);
 	}
