@@ -3,11 +3,13 @@
 
     evtx_writer_test.py SRCDIR [-v] [--keep DIR]
 
-For every spec in tests/data/evtx/ (and one large generated file that fills
-several chunks) this test
+For every spec in tests/data/evtx/ and samples/pieces/evtx/ (and one large
+generated file that fills several chunks) this test
 
   1. regenerates the .evtx and .expect.jsonl and compares them with the
-     committed files (byte for byte: the writer is deterministic);
+     committed files (byte for byte: the writer is deterministic), and runs
+     samples/tools/gen_evtx_pieces.py to check that it reproduces the
+     committed sample pieces;
   2. walks the file's structure itself: file header, chunk header and
      event-record CRCs, record size copies, the string and template tables,
      and that every template and name is defined inline the first time a
@@ -261,16 +263,17 @@ def walk_file(data, where):
         if last_off != ids[-1][1]:
             errors.append("%s: last record offset 0x%x, want 0x%x" % (w, last_off, ids[-1][1]))
         # string table: buckets by hash % 64, chains through 'next'
+        names_listed = set()
         for i, off in enumerate(struct.unpack_from("<64I", c, 128)):
-            seen = 0
             while off:
                 nxt, h, _n = struct.unpack_from("<IHH", c, off)
-                if off not in wk.names_seen or h % 64 != i:
+                if off not in wk.names_seen or h % 64 != i or off in names_listed:
                     errors.append("%s: string table bucket %d entry 0x%x" % (w, i, off))
                     break
-                seen += 1
+                names_listed.add(off)
                 off = nxt
-            wk.names_seen.difference_update([])
+        if names_listed != wk.names_seen:
+            errors.append("%s: %d names defined, %d in the string table" % (w, len(wk.names_seen), len(names_listed)))
         listed = set()
         for i, off in enumerate(struct.unpack_from("<32I", c, 384)):
             while off:
@@ -682,13 +685,38 @@ def main():
                      os.path.join(datadir, base + ".expect.jsonl")))
     jobs.append(("stress (generated)", stress_spec(), None, None))
 
+    # the Autopilot sample pieces: the generator reproduces them, and they
+    # read back like every other file
+    pieces = os.path.join(src, "samples", "pieces", "evtx")
+    gen = os.path.join(src, "samples", "tools", "gen_evtx_pieces.py")
+    if os.path.isdir(pieces) and os.path.exists(gen):
+        regen = os.path.join(tmp, "pieces")
+        r = subprocess.run([sys.executable, gen, regen], capture_output=True, text=True)
+        if r.returncode:
+            errors.append("gen_evtx_pieces.py failed: %s" % r.stderr[-400:])
+        made = sorted(os.path.relpath(os.path.join(d, f), regen)
+                      for d, _, fs in os.walk(regen) for f in fs)
+        have = sorted(os.path.relpath(os.path.join(d, f), pieces)
+                      for d, _, fs in os.walk(pieces) for f in fs if f != "README.md")
+        if made != have:
+            errors.append("samples/pieces/evtx: files %s differ from what gen_evtx_pieces.py writes %s"
+                          % (sorted(set(have) ^ set(made))[:6], "(run it)"))
+        for rel in made:
+            if rel in have and open(os.path.join(regen, rel), "rb").read() != open(os.path.join(pieces, rel), "rb").read():
+                errors.append("samples/pieces/evtx/%s differs from what gen_evtx_pieces.py writes now" % rel)
+        for rel in have:
+            if rel.endswith(".json"):
+                with open(os.path.join(pieces, rel), encoding="utf-8") as f:
+                    spec = json.load(f)
+                jobs.append(("pieces/" + rel[:-5], spec, os.path.join(pieces, rel[:-5] + ".evtx"), None))
+
     errorcode = {}
     for base, spec, committed, committed_exp in jobs:
         data, exps, per_chunk = evtx_write.build(spec)
         if base == "all-types":
             errorcode["bytes"] = struct.pack("<i", -2147012867) in data
         exp_text = "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in exps)
-        path = os.path.join(tmp, base.split()[0] + ".evtx")
+        path = os.path.join(tmp, re.sub(r"[^A-Za-z0-9.%-]+", "_", base.split(" (")[0]) + ".evtx")
         with open(path, "wb") as f:
             f.write(data)
         # 1. committed files are current
@@ -696,6 +724,7 @@ def main():
             if not os.path.exists(committed) or open(committed, "rb").read() != data:
                 errors.append("%s.evtx differs from what the writer produces now; "
                               "regenerate it (tests/data/evtx/README.md)" % base)
+        if committed_exp:
             if not os.path.exists(committed_exp) or open(committed_exp, encoding="utf-8").read() != exp_text:
                 errors.append("%s.expect.jsonl differs from the writer's expectation; regenerate it" % base)
         # 2. structure
@@ -727,7 +756,7 @@ def main():
                 errors.append("%s: evtxexport exit %d, records failed %s: %s" % (base, rc, failed, stderr[-300:]))
             if len(events) != len(exps):
                 errors.append("%s: evtxexport shows %d records, want %d" % (base, len(events), len(exps)))
-            for i, (e, g) in enumerate(zip(exps, events)):
+            for e, g in zip(exps, events):
                 errors += compare_libevtx(e, g, "%s: evtxexport record %d" % (base, e["EventRecordID"]), counters)
                 if base == "all-types" and e["EventRecordID"] == 1:
                     errorcode["libevtx"] = dict(g.get("EventData", [])).get("ErrorCode")
