@@ -88,8 +88,8 @@ def debug(msg):
 
 def name_hash(s):
     h = 0
-    for ch in s:
-        h = (h * 65599 + ord(ch)) & 0xFFFFFFFF
+    for (unit,) in struct.iter_unpack("<H", s.encode("utf-16-le")):
+        h = (h * 65599 + unit) & 0xFFFFFFFF
     return h & 0xFFFF
 
 

@@ -161,7 +161,10 @@ def scalar_bytes(t, v):
     if t == "string":
         return v.encode("utf-16-le")
     if t == "ansistring":
-        return v.encode("cp1252") + b"\0"
+        try:
+            return v.encode("cp1252") + b"\0"
+        except UnicodeEncodeError:
+            raise SpecError("AnsiString %r is not Windows-1252 text" % v)
     if t in INT_FMT:
         if t == "bool" and isinstance(v, bool):
             v = int(v)
@@ -260,9 +263,11 @@ def tree_xml(node):
 # ---------------------------------------------------------------------------
 
 def name_hash(s):
+    """MS-EVEN6 name hash over UTF-16 code units, low 16 bits."""
     h = 0
-    for ch in s:
-        h = (h * 65599 + ord(ch)) & 0xFFFFFFFF
+    raw = s.encode("utf-16-le")
+    for (unit,) in struct.iter_unpack("<H", raw):
+        h = (h * 65599 + unit) & 0xFFFFFFFF
     return h & 0xFFFF
 
 
@@ -334,10 +339,11 @@ class Out:
         self.u32(at)
         h = name_hash(s)
         bucket = h % 64
+        raw = s.encode("utf-16-le")
         self.u32(ch.str_heads[bucket])
         self.u16(h)
-        self.u16(len(s))
-        self.b += s.encode("utf-16-le") + b"\0\0"
+        self.u16(len(raw) // 2)
+        self.b += raw + b"\0\0"
         ch.names[s] = at
         ch.str_heads[bucket] = at
 
@@ -350,11 +356,11 @@ class Out:
 
 def emit_content(o, c):
     if c[0] == "text":
-        s = c[1]
+        raw = c[1].encode("utf-16-le")
         o.u8(0x05)
         o.u8(0x01)                       # value type: UTF-16 string
-        o.u16(len(s))
-        o.b += s.encode("utf-16-le")
+        o.u16(len(raw) // 2)
+        o.b += raw
     elif c[0] == "subst":
         _, idx, code, optional = c
         o.u8(0x0E if optional else 0x0D)
