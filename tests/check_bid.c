@@ -28,6 +28,11 @@ static const struct {
 	{ "output.log", "text" },
 	{ "nested-cab-path.txt", "text" },
 	{ ".csv", "text" },
+	{ ".evtx", "evtx" },     /* pieces/evtx/: generated event logs */
+	{ "%4Admin.json", "json" },        /* ... and the specs they were written from */
+	{ "%4Autopilot.json", "json" },
+	{ "%4Operational.json", "json" },
+	{ "README.md", "text" },
 };
 
 static const char *

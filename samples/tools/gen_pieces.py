@@ -1222,8 +1222,15 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "pieces")
     out = os.path.abspath(out)
+    # evtx/ belongs to gen_evtx_pieces.py: clear everything else
     if os.path.isdir(out):
-        shutil.rmtree(out)
+        for entry in os.listdir(out):
+            if entry != "evtx":
+                path = os.path.join(out, entry)
+                if os.path.isdir(path):
+                    shutil.rmtree(path)
+                else:
+                    os.remove(path)
     bundle_a(out)
     bundle_b(out)
     bundle_pc02(out)
