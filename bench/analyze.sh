@@ -36,6 +36,7 @@ run() {   # label, input: two runs, both printed, the better one marked
 }
 run "analyze folder" "$work/gen/bundle"
 run "analyze .tar.zst" "$work/gen/bundle.tar.zst"
+echo "last run: $(sqlite3 "$work/x.db" "SELECT group_concat(key || '=' || value, ' ') FROM meta WHERE key LIKE 'timing.%' OR key LIKE 'cpu.%'")"
 echo "index: $(du -m "$work/x.db" | cut -f1) MB, $(sqlite3 "$work/x.db" 'SELECT count(*) FROM event') events, $(sqlite3 "$work/x.db" 'SELECT count(*) FROM reg_value') registry rows"
 if [ -x "$build/bench/bench_parse" ]; then
 	echo "parse only (no index):"
