@@ -121,6 +121,19 @@ on_read(char *dst, size_t size, size_t nmemb, void *ud)
 	return want;
 }
 
+/* libcurl rewinds the body when it resends a request on a fresh connection */
+static int
+on_seek(void *ud, curl_off_t offset, int origin)
+{
+	struct apd_http_req *r = ud;
+	struct curl_priv *cp = r->priv;
+
+	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > r->body_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	cp->off = (size_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
 static size_t
 on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
@@ -260,6 +273,8 @@ curl_submit(struct apd_http *h, struct apd_http_req *r, struct apd_error *err)
 		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(e, CURLOPT_READDATA, r);
+		curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(e, CURLOPT_SEEKDATA, r);
 		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
 	} else if (strcmp(r->method, "HEAD") == 0) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -296,6 +311,7 @@ classify(CURLcode c)
 	case CURLE_HTTP2_STREAM:
 	case CURLE_SSL_CONNECT_ERROR:   /* also a reset during the handshake */
 	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_SEND_FAIL_REWIND:
 		return APD_HTTP_NETWORK;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
