@@ -44,6 +44,7 @@ struct job {
 	unsigned attempt;           /* retries so far */
 	double not_before;          /* monotonic seconds */
 	int state;                  /* enum job_state */
+	bool over;                  /* a one-request job has had its final answer */
 	char what[64];              /* "Put Block 12": for messages */
 };
 
@@ -475,7 +476,7 @@ fill_put_blob(struct up *u, struct job *j)
 	char md5[APD_MD5_B64_LEN + 1];
 	int rc;
 
-	if (j->what[0] == '!')
+	if (j->over)
 		return APD_EOF;
 	snprintf(j->what, sizeof(j->what), "Put Blob");
 	rc = read_range(u, j, 0, (size_t)u->res->size);
@@ -502,7 +503,7 @@ finish_put_blob(struct up *u, struct job *j)
 	if (j->req.status != 201)
 		return status_failure(u, j);
 	u->done = u->res->size;
-	j->what[0] = '!';   /* sent: fill_put_blob says there is no more */
+	j->over = true;     /* sent: fill_put_blob says there is no more */
 	return APD_OK;
 }
 
@@ -511,7 +512,7 @@ finish_put_blob(struct up *u, struct job *j)
 static int
 fill_block_list(struct up *u, struct job *j)
 {
-	if (j->what[0] == '!')
+	if (j->over)
 		return APD_EOF;
 	snprintf(j->what, sizeof(j->what), "Get Block List");
 	return job_begin(u, j, "GET", "comp=blocklist&blocklisttype=all");
@@ -560,7 +561,7 @@ finish_block_list(struct up *u, struct job *j)
 	xmlDoc *doc;
 	xmlNode *root, *n;
 
-	j->what[0] = '!';
+	j->over = true;
 	if (j->req.status == 404)
 		return APD_OK;   /* no such blob yet: nothing held */
 	if (j->req.status == 403) {
@@ -645,7 +646,7 @@ fill_commit(struct up *u, struct job *j)
 	uint32_t i;
 	int rc;
 
-	if (j->what[0] == '!')
+	if (j->over)
 		return APD_EOF;
 	snprintf(j->what, sizeof(j->what), "Put Block List");
 	if (u->xml.n == 0) {
@@ -675,7 +676,7 @@ finish_commit(struct up *u, struct job *j)
 {
 	if (j->req.status != 201)
 		return status_failure(u, j);
-	j->what[0] = '!';
+	j->over = true;
 	return APD_OK;
 }
 
@@ -684,7 +685,7 @@ finish_commit(struct up *u, struct job *j)
 static int
 fill_verify(struct up *u, struct job *j)
 {
-	if (j->what[0] == '!')
+	if (j->over)
 		return APD_EOF;
 	snprintf(j->what, sizeof(j->what), "Get Blob Properties");
 	return job_begin(u, j, "HEAD", NULL);
@@ -695,7 +696,7 @@ finish_verify(struct up *u, struct job *j)
 {
 	char len[32], md5[64], sha[96];
 
-	j->what[0] = '!';
+	j->over = true;
 	if (j->req.status == 403) {
 		snprintf(u->res->note, sizeof(u->res->note), "not verified: the SAS does not allow "
 		    "reading the blob's properties (no read permission)");
@@ -801,7 +802,7 @@ send_blocks(struct up *u)
 		progress(u, true);
 		u->next = 0;
 		for (i = 0; i < n; i++)
-			jobs[i].what[0] = '\0';
+			jobs[i].over = false;
 		rc = run(u, jobs, n, fill_put_block, finish_put_block);
 	}
 	for (i = 1; i < n; i++)
@@ -810,7 +811,7 @@ send_blocks(struct up *u)
 		free(jobs[0].buf);   /* the block buffers are not needed any more */
 		jobs[0].buf = NULL;
 		jobs[0].cap = 0;
-		jobs[0].what[0] = '\0';
+		jobs[0].over = false;
 		u->phase = "committing";
 		progress(u, true);
 		rc = run_one(u, &jobs[0], fill_commit, finish_commit);

@@ -395,6 +395,16 @@ answer_reset_then_ok(struct fake *f, unsigned n, struct apd_http_req *r)
 	}
 }
 
+static void
+answer_400(struct fake *f, unsigned n, struct apd_http_req *r)
+{
+	(void)f;
+	(void)n;
+	respond(r, 400, "x-ms-error-code: OutOfRangeInput\n");
+}
+
+static size_t fake_put_blob_max;   /* 1: force blocks even for a tiny file */
+
 static int
 fake_upload(void (*answer)(struct fake *, unsigned, struct apd_http_req *),
     struct apd_upload_result *res, struct apd_error *err)
@@ -409,6 +419,7 @@ fake_upload(void (*answer)(struct fake *, unsigned, struct apd_http_req *),
 	o.http = &fake_ops;
 	o.device = "PC01";
 	o.timeout_s = 30;
+	o.put_blob_max = fake_put_blob_max;
 	apd_error_clear(err);
 	rc = apd_upload_file(apd_test_tpath("f.cab"), "https://a.blob.core.windows.net/c?" QS, &o,
 	    res, err);
@@ -424,7 +435,7 @@ START_TEST(test_fake_403_fails_fast)
 	ck_assert_int_eq(res.failure, APD_UPF_DENIED);
 	ck_assert_uint_eq(res.requests, 1);
 	ck_assert_uint_eq(res.retries, 0);
-	ck_assert_ptr_nonnull(strstr(err.msg, "HTTP 403 (AuthenticationFailed)"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "Put Blob: HTTP 403 (AuthenticationFailed)"));
 	ck_assert_ptr_nonnull(strstr(err.msg, "SAS"));
 	ck_assert_ptr_null(strstr(err.msg, SIG));
 	ck_assert_ptr_nonnull(res.blob_url);
@@ -446,6 +457,24 @@ START_TEST(test_fake_retries)
 	apd_upload_result_done(&res);
 	ck_assert_int_eq(fake_upload(answer_reset_then_ok, &res, &err), APD_OK);
 	ck_assert_uint_eq(res.retries, 1);
+	apd_upload_result_done(&res);
+}
+END_TEST
+
+/* A final 4xx names the request: here the first one of a block upload. */
+START_TEST(test_fake_blocks_400)
+{
+	struct apd_upload_result res;
+	struct apd_error err;
+
+	fake_put_blob_max = 1;
+	ck_assert_int_eq(fake_upload(answer_400, &res, &err), APD_FAILED);
+	fake_put_blob_max = 0;
+	ck_assert_int_eq(res.failure, APD_UPF_REFUSED);
+	ck_assert_uint_eq(res.requests, 1);
+	ck_assert_uint_eq(res.blocks, 1);
+	ck_assert_msg(strncmp(err.msg, "Get Block List: HTTP 400 (OutOfRangeInput)", 42) == 0, "%s",
+	    err.msg);
 	apd_upload_result_done(&res);
 }
 END_TEST
@@ -485,6 +514,7 @@ upload_suite(void)
 	tcase_add_checked_fixture(tf, apd_test_tmpdir_setup, apd_test_tmpdir_teardown);
 	tcase_add_test(tf, test_fake_403_fails_fast);
 	tcase_add_test(tf, test_fake_retries);
+	tcase_add_test(tf, test_fake_blocks_400);
 	tcase_add_test(tf, test_fake_transport_text_is_scrubbed);
 	suite_add_tcase(s, tf);
 	return s;
