@@ -24,6 +24,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -361,10 +362,17 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = _handle
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # a client killed or reset on purpose (the resume and drop tests): not news
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class FaultProxy:
     def __init__(self, upstream_port, faults=None):
         self.faults = faults or Faults()
-        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.srv = _Server(("127.0.0.1", 0), _Handler)
         self.srv.daemon_threads = True
         self.srv.faults = self.faults
         self.srv.upstream_port = upstream_port

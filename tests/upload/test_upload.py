@@ -247,13 +247,21 @@ def sc_resume(ctx):
             p, _base = ctx.run(args, popen=True)
             killed = []
 
+            cmdline = []
+
             def kill_at(n):
                 if n == 15 and not killed:
+                    # while it runs, ps(1) shows no SAS: apdiag blanked it in argv
+                    with open("/proc/%d/cmdline" % p.pid, "rb") as c:
+                        cmdline.append(c.read().decode("utf-8", "replace"))
                     p.send_signal(signal.SIGKILL)
                     killed.append(n)
             f1.on_put_block_ok = kill_at
             p.wait(300)
             assert p.returncode == -signal.SIGKILL, "run 1 was not killed (rc %d)" % p.returncode
+            assert cmdline and "bundles?xxx" in cmdline[0], "argv not blanked"
+            with open(os.path.join(ctx.logdir, "cmdline.out"), "w") as c:
+                c.write(cmdline[0].replace("\0", " ") + "\n")
         names = [b for b in azlib.list_blobs(az, "bundles")]
         assert names == [], "run 1 committed a blob: %s" % names
         # what the service holds now, asked directly
