@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 struct apd_http {
 	CURLM *multi;
@@ -28,8 +29,20 @@ struct curl_priv {
 	CURL *easy;
 	struct curl_slist *hdrs;
 	size_t off;              /* body bytes handed to libcurl */
+	curl_off_t last_ul, last_dl;   /* byte counts at the last move */
+	double last_move;        /* monotonic seconds when a byte last moved */
+	bool stalled;            /* aborted by on_xfer: nothing moved for stall_ms */
 	char errbuf[CURL_ERROR_SIZE];
 };
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static int global_refs;
 
@@ -164,16 +177,30 @@ on_write(char *p, size_t size, size_t nmemb, void *ud)
 	return size * nmemb;
 }
 
+/*
+ * Progress, and stall detection: libcurl calls this at least once a second.
+ * (CURLOPT_LOW_SPEED_TIME averages over a window of several seconds, so a
+ * stall right after a burst is noticed late; this is exact.)
+ */
 static int
 on_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	struct apd_http_req *r = ud;
+	struct curl_priv *cp = r->priv;
+	double t = mono();
 
 	(void)dltotal;
-	(void)dlnow;
 	(void)ultotal;
 	if (ulnow > 0)
 		r->sent = (uint64_t)ulnow;
+	if (ulnow != cp->last_ul || dlnow != cp->last_dl) {
+		cp->last_ul = ulnow;
+		cp->last_dl = dlnow;
+		cp->last_move = t;
+	} else if (r->stall_ms > 0 && (t - cp->last_move) * 1000 > (double)r->stall_ms) {
+		cp->stalled = true;
+		return 1;   /* abort: CURLE_ABORTED_BY_CALLBACK */
+	}
 	return 0;
 }
 
@@ -257,10 +284,7 @@ curl_submit(struct apd_http *h, struct apd_http_req *r, struct apd_error *err)
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	if (r->timeout_ms > 0)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
-	if (r->stall_ms > 0) {
-		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (r->stall_ms + 999) / 1000);
-	}
+	cp->last_move = mono();
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
@@ -348,6 +372,11 @@ curl_wait(struct apd_http *h, long timeout_ms, struct apd_http_req **done, struc
 			r = (struct apd_http_req *)(void *)pv;
 			cp = r->priv;
 			r->result = classify(m->data.result);
+			if (cp->stalled) {
+				r->result = APD_HTTP_TIMEOUT;
+				snprintf(cp->errbuf, sizeof(cp->errbuf), "no data moved for %ld s",
+				    (r->stall_ms + 999) / 1000);
+			}
 			if (r->result == APD_HTTP_DONE) {
 				curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
 				r->status = code;

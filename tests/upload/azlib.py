@@ -316,9 +316,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else None
         if nreq in f.stall_requests:
-            time.sleep(f.stall_s)
             with f.lock:
                 f.log.append((self.command, comp, blockid, "stalled"))
+            time.sleep(f.stall_s)
             self.close_connection = True
             return
         if nreq in f.fail503:

@@ -222,11 +222,12 @@ def sc_slow(ctx):
     faults = azlib.Faults()
     faults.delay_s = 0.2
     faults.stall_requests = {3}
-    faults.stall_s = 6
+    faults.stall_s = 12
     err, secs = _through_proxy(ctx, faults, 6 * MiB + 3,
                                ["--block-size", "1M", "--stall-timeout", "2", "--parallel", "2"], 5)
     print("slow: 0.2 s per answer, one stall, done in %.1f s" % secs)
     assert faults.count(status="stalled") == 1
+    assert secs < 11, "the stall was not cut at --stall-timeout (%.1f s)" % secs
     assert re.search(r"[1-9]\d* retries", err), err
 
 
