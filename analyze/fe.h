@@ -17,7 +17,10 @@ enum apd_exit {
 	APD_EXIT_USAGE = 2,     /* bad command line */
 	APD_EXIT_INPUT = 3,     /* the input cannot be read at all */
 	APD_EXIT_PARTIAL = 4,   /* done, index written, but some sources failed or were cut */
-	APD_EXIT_INTERNAL = 5   /* the index could not be written, out of memory, a bug */
+	APD_EXIT_INTERNAL = 5,  /* the index could not be written, out of memory, a bug */
+	APD_EXIT_REFUSED = 6,   /* upload: the service refused (403: the SAS; other 4xx) */
+	APD_EXIT_GAVE_UP = 7,   /* upload: retried until --timeout; run again to resume */
+	APD_EXIT_VERIFY = 8     /* upload: the committed blob does not match the file */
 };
 
 /* Print text with control characters and invalid UTF-8 escaped as \xNN. */
@@ -30,5 +33,6 @@ bool fe_parse_size(const char *s, uint64_t *out);
 bool fe_parse_uint(const char *s, unsigned *out);
 
 int apd_analyze_main(int argc, char **argv);
+int apd_upload_main(int argc, char **argv);
 
 #endif /* APD_FE_H */

@@ -80,16 +80,14 @@ START_TEST(test_version_and_usage)
 }
 END_TEST
 
-/* Every option of `analyze --help` is documented in the man page, and the exit codes too. */
-START_TEST(test_man_page_in_step)
+/* Every option of VERB --help is in the man page; returns how many there are. */
+static int
+ck_options_in_man(const char *man, const char *verb)
 {
-	unsigned char *man;
-	size_t n;
 	char *out, *p, opt[64], esc[128];
 	int count = 0;
 
-	man = apd_test_slurp_src("docs/apdiag.1", &n);
-	ck_assert_int_eq(run(&out, "analyze --help"), 0);
+	ck_assert_int_eq(run(&out, "%s --help", verb), 0);
 	for (p = out; (p = strstr(p, "\n  --")) != NULL; p += 3) {
 		size_t k = strcspn(p + 3, " \n");
 		size_t i, j = 0;
@@ -101,12 +99,30 @@ START_TEST(test_man_page_in_step)
 			esc[j++] = opt[i];
 		}
 		esc[j] = '\0';
-		ck_assert_msg(strstr((char *)man, esc) != NULL, "%s is not in docs/apdiag.1", opt);
+		ck_assert_msg(strstr(man, esc) != NULL, "%s %s is not in docs/apdiag.1", verb, opt);
 		count++;
 	}
-	ck_assert_int_ge(count, 10);
-	ck_assert_ptr_nonnull(strstr((char *)man, ".SH EXIT STATUS"));
 	free(out);
+	return count;
+}
+
+/* Every option of `analyze --help` and `upload --help` is in the man page, and the exit codes. */
+START_TEST(test_man_page_in_step)
+{
+	unsigned char *man;
+	size_t n;
+	int code;
+	char want[32];
+
+	man = apd_test_slurp_src("docs/apdiag.1", &n);
+	ck_assert_int_ge(ck_options_in_man((char *)man, "analyze"), 10);
+	ck_assert_int_ge(ck_options_in_man((char *)man, "upload"), 7);
+	ck_assert_ptr_nonnull(strstr((char *)man, ".SH EXIT STATUS"));
+	for (code = 0; code <= 8; code++) {
+		snprintf(want, sizeof(want), "\n.B %d\n", code);
+		ck_assert_msg(strstr((char *)man, want) != NULL, "exit status %d is not in docs/apdiag.1",
+		    code);
+	}
 	free(man);
 }
 END_TEST
