@@ -275,7 +275,15 @@ def sc_resume(ctx):
             import datetime
             mtime = datetime.datetime.fromtimestamp(os.stat(f).st_mtime, datetime.timezone.utc)
             blob_guess = "apdiag-PC02-%s-%s.cab" % (mtime.strftime("%Y%m%dT%H%M%SZ"), sha[:12])
+            # Azurite may still be storing the block whose 201 the kill raced:
+            # ask until two answers half a second apart agree
             _c, held = azlib.block_list(az, "bundles", blob_guess)
+            for _ in range(20):
+                time.sleep(0.5)
+                _c, again = azlib.block_list(az, "bundles", blob_guess)
+                if again == held:
+                    break
+                held = again
             rc, out, err = ctx.run(args)
         blob = expect_ok(ctx, rc, out, err, az, "bundles", sha, size)
         assert blob == blob_guess, (blob, blob_guess)
