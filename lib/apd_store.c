@@ -59,6 +59,8 @@ struct apd_store {
 	uint64_t pending;       /* rows since the last commit */
 	struct apd_fts *fts;    /* full-text index, built on a second thread */
 	double t_start;         /* when the store was created, for meta timing.* */
+	apd_store_hook hook;    /* run before closing (the rules) */
+	void *hook_ud;
 	int rc;                 /* first fatal error, sticky */
 	struct apd_error err;
 };
@@ -484,7 +486,7 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 	/* a fresh file that is renamed into place only when complete: no journal needed */
 	if (exec(st, "PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
 	    "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-32768; PRAGMA temp_store=FILE") ||
-	    exec(st, apd_schema_sql) || exec(st, "PRAGMA user_version=1") || exec(st, "BEGIN")) {
+	    exec(st, apd_schema_sql) || exec(st, "PRAGMA user_version=2") || exec(st, "BEGIN")) {
 		*err = st->err;
 		apd_store_free(st);
 		return APD_FATAL;
@@ -503,7 +505,7 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 		return APD_FATAL;
 	}
 	apd_store_set_meta(st, "apdiag_version", apd_version());
-	apd_store_set_meta(st, "schema_version", "1");
+	apd_store_set_meta(st, "schema_version", "2");
 	*out = st;
 	return APD_OK;
 }
@@ -571,6 +573,22 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 		*err = st->err;
 		return APD_FATAL;
 	}
+	if (st->hook) {
+		int hrc;
+		if (exec(st, "BEGIN")) {
+			*err = st->err;
+			return APD_FATAL;
+		}
+		hrc = st->hook(st->hook_ud, st->db, err);
+		if (hrc != APD_OK) {
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return hrc;
+		}
+		if (exec(st, "COMMIT")) {
+			*err = st->err;
+			return APD_FATAL;
+		}
+	}
 	if (sqlite3_close(st->db) != SQLITE_OK) {
 		*err = st->err;
 		return apd_set_error(err, APD_FATAL, "%s: cannot close the index", st->tmp_path);
@@ -601,6 +619,13 @@ apd_store_free(struct apd_store *st)
 	free(st->fts_path);
 	free(st);
 	return NULL;
+}
+
+void
+apd_store_set_finish_hook(struct apd_store *st, apd_store_hook fn, void *ud)
+{
+	st->hook = fn;
+	st->hook_ud = ud;
 }
 
 const char *const *
