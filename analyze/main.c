@@ -17,6 +17,7 @@ static int verb_version(int argc, char **argv);
 
 static const struct verb verbs[] = {
 	{ "analyze", apd_analyze_main, "index a bundle, cab, zip, folder or file into SQLite" },
+	{ "rules", apd_rules_main, "lint and test rule files (rules lint|test [DIR])" },
 	{ "help", verb_help, "show this help, or a verb's help" },
 	{ "version", verb_version, "print the version" },
 };
@@ -33,7 +34,7 @@ usage(FILE *f)
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f, "\n`apdiag VERB --help` describes a verb; `man apdiag` the exit codes.\n"
-	    "collect, upload, rules and report are planned verbs, not in this build.\n");
+	    "collect, upload and report are planned verbs, not in this build.\n");
 }
 
 static int
