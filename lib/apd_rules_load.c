@@ -1610,6 +1610,7 @@ apd_ruleset_load_file(struct apd_ruleset *rs, const char *path, struct apd_error
 	const xmlNode *root, *c;
 	char *buf, *slash;
 	size_t n = 0, i;
+	unsigned doctype_line = 1;
 	int rc;
 
 	rc = read_file(path, &buf, &n, err);
@@ -1643,6 +1644,15 @@ apd_ruleset_load_file(struct apd_ruleset *rs, const char *path, struct apd_error
 	/* never XML_PARSE_NOENT, XML_PARSE_DTDLOAD or XML_PARSE_HUGE */
 	doc = xmlCtxtReadMemory(ctxt, buf, (int)n, path, NULL,
 	    XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES | XML_PARSE_NOWARNING);
+	{
+		/* the line of a DOCTYPE, for the message below */
+		const char *dt = strstr(buf, "<!DOCTYPE");
+		const char *q;
+		doctype_line = 1;
+		for (q = buf; dt && q < dt; q++)
+			if (*q == '\n')
+				doctype_line++;
+	}
 	free(buf);
 	if (doc == NULL || xe.set || !ctxt->wellFormed) {
 		rc = apd_set_error(err, APD_FAILED, "%s:%d: %s", path, xe.set ? xe.line : 0,
@@ -1650,8 +1660,8 @@ apd_ruleset_load_file(struct apd_ruleset *rs, const char *path, struct apd_error
 		goto out;
 	}
 	if (doc->intSubset || doc->extSubset) {
-		rc = apd_set_error(err, APD_FAILED, "%s:%ld: a DOCTYPE is not allowed in rule files",
-		    path, doc->intSubset ? xmlGetLineNo((xmlNodePtr)doc->intSubset) : 1L);
+		rc = apd_set_error(err, APD_FAILED, "%s:%u: a DOCTYPE is not allowed in rule files",
+		    path, doctype_line);
 		goto out;
 	}
 	vc = xmlRelaxNGNewValidCtxt(rs->rng);
