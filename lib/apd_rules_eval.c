@@ -852,7 +852,7 @@ plan(struct ctx *c)
 	size_t i, j;
 	char key[4096];
 	bool scan_all_kinds = false;
-	struct group *scan = NULL;
+	long scan = -1;             /* index: add_to_group() may move the groups */
 
 	for (i = 0; i < rs->nsels; i++) {
 		struct selector *s = rs->sels[i];
@@ -935,7 +935,7 @@ plan(struct ctx *c)
 			scan_it:
 				if (add_to_group(c, "scan", SEL_EVENT, (int)i, &g) != APD_OK)
 					return c->rc;
-				scan = g;
+				scan = g - c->groups;
 				{
 					const struct pred *k = top_kinds(s->root);
 					if (k == NULL) {
@@ -991,12 +991,13 @@ plan(struct ctx *c)
 			break;
 		}
 	}
-	if (scan && scan_all_kinds) {
-		for (j = 0; j < scan->nkinds; j++)
-			free(scan->kinds[j]);
-		free(scan->kinds);
-		scan->kinds = NULL;
-		scan->nkinds = 0;
+	if (scan >= 0 && scan_all_kinds) {
+		struct group *sg = &c->groups[scan];
+		for (j = 0; j < sg->nkinds; j++)
+			free(sg->kinds[j]);
+		free(sg->kinds);
+		sg->kinds = NULL;
+		sg->nkinds = 0;
 	}
 	return APD_OK;
 }
@@ -2164,7 +2165,8 @@ dense_enough(const struct kept *k, size_t n, unsigned long count, int64_t within
 	for (i = 0; i < n; i++)
 		if (k[i].m->ts != APD_TS_NONE)
 			ts[nt++] = k[i].m->ts;
-	qsort(ts, nt, sizeof(*ts), cmp_i64);
+	if (nt > 1)
+		qsort(ts, nt, sizeof(*ts), cmp_i64);
 	for (i = 0; i < nt && !ok; i++) {
 		while (ts[i] - ts[j] > within)
 			j++;
@@ -2548,7 +2550,8 @@ apd_rules_eval(struct apd_ruleset *rs, sqlite3 *db, const struct apd_rules_opts 
 	}
 	if (c.rc != APD_OK)
 		goto done;
-	qsort(c.res->f, c.res->nf, sizeof(*c.res->f), cmp_finding);
+	if (c.res->nf > 1)
+		qsort(c.res->f, c.res->nf, sizeof(*c.res->f), cmp_finding);
 	for (i = 0; i < c.res->nf; i++)
 		c.res->f[i].rank = (int)i + 1;
 	if (o && o->write)
