@@ -12,7 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define TEXT_EVIDENCE 6      /* evidence lines shown per finding in text */
+#define TEXT_MATCHES 5       /* trigger records shown per finding in text */
+#define TEXT_CONTEXT 3       /* and context records */
 #define WRAP 100
 
 static const char *
@@ -99,7 +100,7 @@ static void
 print_evidence(sqlite3 *db, int64_t fid)
 {
 	sqlite3_stmt *s;
-	int shown = 0, more = 0;
+	int matches = 0, context = 0, more = 0;
 
 	if (sqlite3_prepare_v2(db, evidence_sql, -1, &s, NULL) != SQLITE_OK)
 		return;
@@ -107,12 +108,16 @@ print_evidence(sqlite3 *db, int64_t fid)
 	printf("   Evidence:\n");
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *kind = col(s, 1);
+		bool ctx = strcmp(col(s, 0), "context") == 0;
 
-		if (shown == TEXT_EVIDENCE) {
+		if (ctx ? context == TEXT_CONTEXT : matches == TEXT_MATCHES) {
 			more++;
 			continue;
 		}
-		shown++;
+		if (ctx)
+			context++;
+		else
+			matches++;
 		printf("     %s", strcmp(col(s, 0), "context") == 0 ? "(context) " : "");
 		if (sqlite3_column_type(s, 2) != SQLITE_NULL)
 			printf("%s  ", col(s, 2));

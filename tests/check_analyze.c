@@ -250,6 +250,7 @@ START_TEST(test_samples)
 		"samples/DiagLogs-CONTOSO-PC01-20251001T101010Z.zip",
 		"samples/DiagLogs-CONTOSO-PC02-20251002T090000Z-numbered.zip",
 		"samples/folder-profile-not-assigned",
+		"samples/mdmdiag-preprov-notcomputed.cab",
 		"samples/lzx.cab",
 		"samples/lzx-multi.cab",
 	};
@@ -295,7 +296,7 @@ START_TEST(test_samples)
 		} else if (i == 3) {
 			ck_assert_str_eq(jstr(facts, "autopilot.ErrorCode"), "807");
 		}
-		if (i < 4)
+		if (i < 5)
 			ck_assert_int_ge(events, 100);
 		json_object_put(root);
 		free(in);
@@ -460,6 +461,8 @@ START_TEST(test_sample_verdicts)
 		  "ESP did not finish: Win32 app Contoso LOB Suite 2025 was still installing" },
 		{ "samples/folder-profile-not-assigned", "AP-01",
 		  "Device is not registered for Windows Autopilot (ZtdDeviceIsNotRegistered)" },
+		{ "samples/mdmdiag-preprov-notcomputed.cab", "PP-03",
+		  "Pre-provisioned device: the user flow ran more than six months after the technician flow" },
 	};
 	size_t i;
 	int rc;
