@@ -40,6 +40,10 @@ struct group {
 	size_t nkinds;
 	char **paths;           /* JSON paths selected as extra columns */
 	size_t npaths;
+	/* leaf predicates that several selectors of the group share: one result per row */
+	char **memo_keys;
+	uint64_t *memo_hash;
+	size_t nmemo;
 };
 
 /* A candidate row, borrowed from the group's statement. */
@@ -99,6 +103,8 @@ struct ctx {
 	bool sql_interrupted;
 	int rc;
 	struct selector *cur_sel;   /* being checked (diagnostics) */
+	signed char *memo;          /* per-row results of the current group's shared predicates */
+	size_t cap_memo;
 	/* lent records while evaluating one trigger record */
 	struct match **lent;
 	size_t nlent, caplent;
@@ -457,8 +463,24 @@ found:
 	return true;
 }
 
+static bool eval_leaf(struct ctx *c, const struct pred *p, const struct row *r);
+
 static bool
 eval_pred(struct ctx *c, const struct pred *p, const struct row *r)
+{
+	bool v;
+
+	if (p->memo < 0 || c->memo == NULL)
+		return eval_leaf(c, p, r);
+	if (c->memo[p->memo] >= 0)
+		return c->memo[p->memo] != 0;
+	v = eval_leaf(c, p, r);
+	c->memo[p->memo] = v ? 1 : 0;
+	return v;
+}
+
+static bool
+eval_leaf(struct ctx *c, const struct pred *p, const struct row *r)
 {
 	char tmp[64];
 	struct apd_sv v;
@@ -833,6 +855,82 @@ add_path(struct ctx *c, struct group *g, struct pred *p)
 	return APD_OK;
 }
 
+/* A leaf whose result depends on the row only (no captures): it may be shared. */
+static bool
+memoizable(const struct pred *p)
+{
+	switch (p->op) {
+	case P_IN_TEXT: case P_IN_NUM: case P_GLOB: case P_CONTAINS: case P_CMP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static uint64_t
+fnv(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+/* Give every memoizable leaf of p a slot of g, the same slot for identical leaves. */
+static int
+add_memo(struct ctx *c, struct group *g, struct pred *p)
+{
+	char key[1024];
+	size_t i, o;
+	uint64_t h;
+
+	for (i = 0; i < p->nkids; i++)
+		if (add_memo(c, g, p->kids[i]) != APD_OK)
+			return c->rc;
+	p->memo = -1;
+	if (!memoizable(p))
+		return APD_OK;
+	o = (size_t)snprintf(key, sizeof(key), "%d|%d|%s|%d|%d|", (int)p->op, (int)p->field,
+	    p->path ? p->path : "", (int)p->icase, (int)p->cmp);
+	if (p->text && o + p->text_len + 1 < sizeof(key)) {
+		memcpy(key + o, p->text, p->text_len);
+		o += p->text_len;
+	} else if (p->text) {
+		return APD_OK;   /* too long to key: not shared */
+	}
+	for (i = 0; i < p->nlist && o + 2 < sizeof(key); i++)
+		o += (size_t)snprintf(key + o, sizeof(key) - o, "|%s", p->list[i]);
+	for (i = 0; i < p->nnums && o + 2 < sizeof(key); i++)
+		o += (size_t)snprintf(key + o, sizeof(key) - o, "#%lld", (long long)p->nums[i]);
+	if (o + 2 >= sizeof(key))
+		return APD_OK;
+	h = fnv(key, o);
+	for (i = 0; i < g->nmemo; i++) {
+		if (g->memo_hash[i] == h && strcmp(g->memo_keys[i], key) == 0) {
+			p->memo = (int)i;
+			return APD_OK;
+		}
+	}
+	{
+		char **nk = realloc(g->memo_keys, (g->nmemo + 1) * sizeof(*nk));
+		uint64_t *nh;
+		if (nk == NULL)
+			return oom(c);
+		g->memo_keys = nk;
+		nh = realloc(g->memo_hash, (g->nmemo + 1) * sizeof(*nh));
+		if (nh == NULL)
+			return oom(c);
+		g->memo_hash = nh;
+		if ((g->memo_keys[g->nmemo] = strdup(key)) == NULL)
+			return oom(c);
+		g->memo_hash[g->nmemo] = h;
+		p->memo = (int)g->nmemo++;
+	}
+	return APD_OK;
+}
+
 /* Top-level source kinds a selector requires (a scan may skip other sources). */
 static const struct pred *
 top_kinds(const struct pred *root)
@@ -1152,7 +1250,19 @@ run_group_rows(struct ctx *c, struct group *g, sqlite3_stmt *st)
 	size_t k;
 	int src;
 
+	for (k = 0; k < g->nsels; k++)
+		if (c->rs->sels[g->sels[k]]->root && add_memo(c, g, c->rs->sels[g->sels[k]]->root) != APD_OK)
+			return c->rc;
+	if (g->nmemo > c->cap_memo) {
+		signed char *nm = realloc(c->memo, g->nmemo);
+		if (nm == NULL)
+			return oom(c);
+		c->memo = nm;
+		c->cap_memo = g->nmemo;
+	}
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (g->nmemo)
+			memset(c->memo, -1, g->nmemo);
 		memset(&r, 0, sizeof(r));
 		r.kind = g->kind;
 		r.st = st;
@@ -1554,6 +1664,50 @@ same_record(const struct match *a, const struct match *b)
 	    (a->kind != APD_EV_FACT || a->fact == b->fact);
 }
 
+static uint64_t
+hash_ci(const char *v)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *v; v++)
+		h = (h ^ (unsigned char)(*v >= 'A' && *v <= 'Z' ? *v + 32 : *v)) * 1099511628211ull;
+	return h;
+}
+
+/* Hash the matches of s by the value of capture name (once per selector and name). */
+static bool
+build_index(struct selector *s, const char *name)
+{
+	size_t n = 16, i;
+
+	if (s->idx_name && strcmp(s->idx_name, name) == 0)
+		return true;
+	while (n < s->n * 2)
+		n *= 2;
+	free(s->idx_head);
+	free(s->idx_next);
+	s->idx_name = NULL;
+	s->idx_head = malloc(n * sizeof(int32_t));
+	s->idx_next = malloc((s->n + 1) * sizeof(int32_t));
+	if (s->idx_head == NULL || s->idx_next == NULL)
+		return false;
+	memset(s->idx_head, 0xff, n * sizeof(int32_t));
+	s->idx_size = n;
+	/* in reverse, so that each chain runs in match order */
+	for (i = s->n; i-- > 0;) {
+		const char *v = cap_of(&s->m[i], name);
+		size_t b;
+		s->idx_next[i] = -1;
+		if (v == NULL)
+			continue;
+		b = (size_t)hash_ci(v) & (n - 1);
+		s->idx_next[i] = s->idx_head[b];
+		s->idx_head[b] = (int32_t)i;
+	}
+	s->idx_name = name;
+	return true;
+}
+
 /* Is r after m (in time, or by position within the same source)? distance in *d. */
 static bool
 after(const struct match *m, const struct match *r, int64_t *d)
@@ -1777,14 +1931,31 @@ eval_cond(struct ctx *c, const struct rule *ru, struct cond *cd, struct match *m
 			struct selector *s = c->rs->sels[cd->sels[i]];
 			struct match *x = NULL;
 			if (cd->op == C_RELATED) {
+				const char *key = NULL, *v;
 				size_t k;
-				for (k = 0; k < s->n; k++) {
-					struct match *y = &s->m[k];
-					if (same_record(m, y) || !same_ok(cd, m, y))
-						continue;
-					if (x == NULL || (m->ts != APD_TS_NONE && y->ts != APD_TS_NONE &&
-					    llabs(y->ts - m->ts) < llabs(x->ts - m->ts)))
-						x = y;
+				int32_t j;
+				for (k = 0; k < cd->nsame && key == NULL; k++)
+					if (strcmp(cd->same[k], "source") != 0)
+						key = cd->same[k];
+				/* the candidates share the value of a capture: look them up by it */
+				if (key && (v = cap_of(m, key)) != NULL && build_index(s, key)) {
+					for (j = s->idx_head[hash_ci(v) & (s->idx_size - 1)]; j >= 0; j = s->idx_next[j]) {
+						struct match *y = &s->m[j];
+						if (same_record(m, y) || !same_ok(cd, m, y))
+							continue;
+						if (x == NULL || (m->ts != APD_TS_NONE && y->ts != APD_TS_NONE &&
+						    llabs(y->ts - m->ts) < llabs(x->ts - m->ts)))
+							x = y;
+					}
+				} else if (key == NULL) {
+					for (k = 0; k < s->n; k++) {
+						struct match *y = &s->m[k];
+						if (same_record(m, y) || !same_ok(cd, m, y))
+							continue;
+						if (x == NULL || (m->ts != APD_TS_NONE && y->ts != APD_TS_NONE &&
+						    llabs(y->ts - m->ts) < llabs(x->ts - m->ts)))
+							x = y;
+					}
 				}
 			} else {
 				x = nearest_fast(cd, s, m, cd->op == C_FOLLOWED ? 1 : -1);
@@ -2420,6 +2591,27 @@ out:
 
 /* ---- the entry point ---- */
 
+static int64_t
+pragma_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	int64_t v = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static void
+set_pragma(sqlite3 *db, const char *name, int64_t v)
+{
+	char sql[96];
+
+	snprintf(sql, sizeof(sql), "PRAGMA %s=%lld", name, (long long)v);
+	sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 static void
 mark_cond(struct apd_ruleset *rs, const struct cond *cd)
 {
@@ -2453,6 +2645,10 @@ free_groups(struct ctx *c)
 		for (j = 0; j < g->npaths; j++)
 			free(g->paths[j]);
 		free(g->paths);
+		for (j = 0; j < g->nmemo; j++)
+			free(g->memo_keys[j]);
+		free(g->memo_keys);
+		free(g->memo_hash);
 	}
 	free(c->groups);
 	c->groups = NULL;
@@ -2482,6 +2678,7 @@ apd_rules_eval(struct apd_ruleset *rs, sqlite3 *db, const struct apd_rules_opts 
 	double t0 = now_ms();
 	size_t i;
 	long only = -1;
+	int64_t saved_cache, saved_mmap;
 
 	*out = NULL;
 	memset(&c, 0, sizeof(c));
@@ -2522,6 +2719,14 @@ apd_rules_eval(struct apd_ruleset *rs, sqlite3 *db, const struct apd_rules_opts 
 		mark_cond(rs, ru->when);
 	}
 
+	/* candidates come from all over the index: a larger cache and memory-mapped reads for
+	   the evaluation, the caller's settings again afterwards */
+	saved_cache = pragma_int(db, "PRAGMA cache_size");
+	saved_mmap = pragma_int(db, "PRAGMA mmap_size");
+	if (saved_cache > -RULES_CACHE_KIB && saved_cache < RULES_CACHE_KIB)
+		set_pragma(db, "cache_size", -RULES_CACHE_KIB);
+	if (saved_mmap < RULES_MMAP_BYTES)
+		set_pragma(db, "mmap_size", RULES_MMAP_BYTES);
 	if (sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.apd_fts_vocab USING "
 	    "fts5vocab(main, 'event_fts', 'row')", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT doc FROM temp.apd_fts_vocab WHERE term = ?1", -1, &c.vocab,
@@ -2557,16 +2762,26 @@ apd_rules_eval(struct apd_ruleset *rs, sqlite3 *db, const struct apd_rules_opts 
 	if (o && o->write)
 		write_findings(&c);
 done:
+	if (saved_cache > -RULES_CACHE_KIB && saved_cache < RULES_CACHE_KIB)
+		set_pragma(db, "cache_size", saved_cache);
+	if (saved_mmap < RULES_MMAP_BYTES)
+		set_pragma(db, "mmap_size", saved_mmap);
 	sqlite3_finalize(c.vocab);
 	sqlite3_finalize(c.src_path);
 	sqlite3_finalize(c.fact_val);
 	free_groups(&c);
 	free(c.lent);
+	free(c.memo);
 	/* findings keep their own copies; match lists go */
 	for (i = 0; i < rs->nsels; i++) {
-		free(rs->sels[i]->m);
-		rs->sels[i]->m = NULL;
-		rs->sels[i]->n = rs->sels[i]->cap = 0;
+		struct selector *s = rs->sels[i];
+		free(s->m);
+		s->m = NULL;
+		s->n = s->cap = 0;
+		free(s->idx_head);
+		free(s->idx_next);
+		s->idx_head = s->idx_next = NULL;
+		s->idx_name = NULL;
 	}
 	if (c.rc != APD_OK) {
 		arena_free(&c.arena);

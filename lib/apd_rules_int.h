@@ -21,6 +21,8 @@
 #define RULES_SQL_MAX_STEPS      100000000u /* progress-handler budget of one SQL statement */
 #define RULES_MAX_FILE_BYTES     (16u * 1024 * 1024)
 #define RULES_MAX_CAPTURE        4096u      /* bytes of one capture value kept */
+#define RULES_CACHE_KIB          65536      /* page cache while evaluating */
+#define RULES_MMAP_BYTES         (1024LL * 1024 * 1024)   /* memory-mapped reads */
 
 /* ---- small helpers ---- */
 
@@ -73,6 +75,7 @@ struct pred {
 	size_t text_len;
 	bool icase;
 	bool coarse;            /* part of the coarse filter (top level, indexed-like) */
+	int memo;               /* slot of its result in the group's per-row cache, -1 none */
 	enum cmp_op cmp;
 	char **list;            /* P_IN_TEXT values, CMP_IN values */
 	size_t nlist;
@@ -123,6 +126,11 @@ struct selector {
 	unsigned long total;    /* matches including those not kept */
 	unsigned long candidates;
 	bool sorted;
+	/* per evaluation: matches hashed by one capture's value, for <related> */
+	const char *idx_name;   /* the capture indexed, NULL if none yet */
+	int32_t *idx_head;      /* bucket -> first match, -1 */
+	int32_t *idx_next;      /* match -> next match in its bucket, -1 */
+	size_t idx_size;        /* buckets (a power of 2) */
 };
 
 /* ---- conditions ---- */

@@ -266,6 +266,8 @@ rules_free_selector(struct selector *s)
 	free(s->key);
 	free(s->file);
 	free(s->m);
+	free(s->idx_head);
+	free(s->idx_next);
 	free(s);
 }
 
@@ -626,6 +628,7 @@ new_pred(struct ld *l, enum pred_op op, const xmlNode *n)
 	}
 	p->op = op;
 	p->col = -1;
+	p->memo = -1;
 	p->line = n ? (unsigned)xmlGetLineNo(n) : 0;
 	return p;
 }
