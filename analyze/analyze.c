@@ -552,8 +552,13 @@ rules_hook(void *ud, sqlite3 *db, struct apd_error *err)
 	int rc;
 
 	rc = apd_rules_eval(r->rs, db, &ro, &r->res, err);
-	if (rc != APD_OK)
-		return rc;
+	if (rc != APD_OK) {
+		/* the index is still worth writing: say so and go on without findings */
+		fe_err("analyze: the rules could not be evaluated: %s", err->msg);
+		r->res = NULL;
+		apd_error_clear(err);
+		return APD_OK;
+	}
 	for (k = 0; k < apd_rules_ndiags(r->res); k++)
 		keep_diag(r, apd_rules_diag(r->res, k));
 	r->rr.ms = apd_rules_ms(r->res);
