@@ -556,6 +556,7 @@ rules_hook(void *ud, sqlite3 *db, struct apd_error *err)
 		/* the index is still worth writing: say so and go on without findings */
 		fe_err("analyze: the rules could not be evaluated: %s", err->msg);
 		r->res = NULL;
+		r->rr.failed = true;
 		apd_error_clear(err);
 		return APD_OK;
 	}

@@ -207,6 +207,10 @@ report_text(sqlite3 *db, const struct report_rules *rr)
 	    sqlite3_step(s) == SQLITE_ROW)
 		total = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
+	if (rr->failed) {
+		printf("\nVerdict: not evaluated: the rules could not be evaluated (see the error above)\n");
+		return;
+	}
 	if (rr->evaluated == 0) {
 		printf("\nVerdict: not evaluated: no rules were loaded%s\n",
 		    rr->disabled ? " (--no-default-rules and no --rules)" : "");

@@ -13,6 +13,7 @@ struct report_rules {
 	unsigned evaluated;         /* rules evaluated */
 	unsigned warnings;          /* diagnostics shown on stderr */
 	bool disabled;              /* --no-default-rules without --rules */
+	bool failed;                /* the evaluation failed (said on stderr) */
 	double ms;
 	const char *dirs[9];
 	size_t ndirs;
