@@ -7,8 +7,10 @@
 #include "fe.h"
 #include "apd_json.h"
 #include "apd_limits.h"
+#include "apd_rules.h"
 #include "apd_store.h"
 #include "apd_walk.h"
+#include "report.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -17,16 +19,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#define MAX_RULE_DIRS 8
+
 struct analyze_opts {
 	const char *input;
 	const char *db;
 	bool json;
 	bool quiet;
 	bool progress;
+	bool no_default_rules;
+	const char *rule_dirs[MAX_RULE_DIRS];   /* --rules, in order */
+	unsigned nrule_dirs;
+	int fail_on;                            /* enum apd_sev, or -1 */
 	struct apd_limits lim;
 };
 
-enum opt_type { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_UINT, OPT_SIZE_T };
+enum opt_type { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_UINT, OPT_SIZE_T, OPT_DIRS, OPT_SEV };
 
 struct opt {
 	const char *name;
@@ -42,6 +50,11 @@ static const struct opt opts[] = {
 	{ "--json", OPT_FLAG, O(json), NULL, "print the summary as JSON on stdout" },
 	{ "--quiet", OPT_FLAG, O(quiet), NULL, "print nothing but errors" },
 	{ "--no-progress", OPT_FLAG, O(progress), NULL, "no progress line on a terminal" },
+	{ "--rules", OPT_DIRS, O(rule_dirs), "DIR", "also evaluate the rule files in DIR (repeatable)" },
+	{ "--no-default-rules", OPT_FLAG, O(no_default_rules), NULL,
+	  "do not evaluate the shipped rules" },
+	{ "--fail-on", OPT_SEV, O(fail_on), "SEVERITY",
+	  "exit 1 when a finding is at least critical|error|warning|info" },
 	{ "--max-depth", OPT_UINT, O(lim.max_depth), "N", "open archives nested at most N deep (4)" },
 	{ "--max-file-size", OPT_SIZE, O(lim.max_file_bytes), "SIZE",
 	  "largest file or archive entry read (1G)" },
@@ -74,8 +87,10 @@ analyze_help(FILE *f)
 	}
 	fprintf(f, "  %-22s %s\n", "-h, --help", "show this help");
 	fprintf(f, "\nSIZE takes k, M, G suffixes (powers of 1024).\n"
-	    "Exit status: 0 ok, 2 usage, 3 input unreadable, 4 some sources failed or were\n"
-	    "cut (the index is still written), 5 internal error.  See apdiag(1).\n");
+	    "Shipped rules: %s\n"
+	    "Exit status: 0 ok (findings or not), 1 a finding at or above --fail-on, 2 usage,\n"
+	    "3 input unreadable, 4 some sources failed or were cut (the index is still\n"
+	    "written), 5 internal error.  See apdiag(1).\n", fe_rules_dir() ? fe_rules_dir() : "none found");
 }
 
 static int
@@ -86,6 +101,7 @@ parse_args(int argc, char **argv, struct analyze_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->progress = true;
+	o->fail_on = -1;
 	apd_limits_default(&o->lim);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL, *eq;
@@ -125,11 +141,30 @@ parse_args(int argc, char **argv, struct analyze_opts *o)
 		switch (opts[k].type) {
 		case OPT_FLAG:
 			/* --no-progress clears, the others set */
-			*(bool *)((char *)o + opts[k].off) = strncmp(opts[k].name, "--no-", 5) != 0;
+			*(bool *)((char *)o + opts[k].off) = strcmp(opts[k].name, "--no-progress") != 0;
 			break;
 		case OPT_STR:
 			*(const char **)((char *)o + opts[k].off) = val;
 			break;
+		case OPT_DIRS:
+			if (o->nrule_dirs == MAX_RULE_DIRS) {
+				fe_err("analyze: at most %d --rules folders", MAX_RULE_DIRS);
+				return APD_EXIT_USAGE;
+			}
+			o->rule_dirs[o->nrule_dirs++] = val;
+			break;
+		case OPT_SEV: {
+			static const char *const sev[] = { "info", "warning", "error", "critical" };
+			int v;
+			for (v = 0; v < 4 && strcmp(val, sev[v]) != 0; v++)
+				;
+			if (v == 4) {
+				fe_err("analyze: --fail-on: '%s' is not critical, error, warning or info", val);
+				return APD_EXIT_USAGE;
+			}
+			o->fail_on = v;
+			break;
+		}
 		case OPT_SIZE: {
 			uint64_t v;
 			if (!fe_parse_size(val, &v) || v == 0) {
@@ -275,7 +310,7 @@ print_key_facts(sqlite3 *db)
 
 static void
 print_text(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double secs,
-    const struct apd_walk_stats *st)
+    const struct apd_walk_stats *st, const struct report_rules *rr)
 {
 	sqlite3_stmt *s;
 
@@ -287,6 +322,8 @@ print_text(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double
 	printf("   (sqlite3 ");
 	fe_safe(stdout, dbpath);
 	printf(" 'SELECT * FROM timeline ORDER BY ts_sort')\n");
+
+	report_text(db, rr);
 
 	printf("\nSources by kind:\n  %-18s %6s %10s  %s\n", "kind", "files", "records", "status");
 	if (sqlite3_prepare_v2(db, "SELECT kind, sum(n), sum(records), "
@@ -343,7 +380,6 @@ print_text(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double
 		}
 	}
 	sqlite3_finalize(s);
-	printf("\nFindings: none evaluated (this build indexes only; the rule engine is not in it)\n");
 }
 
 static void
@@ -380,7 +416,7 @@ json_rows(struct apd_jw *w, sqlite3 *db, const char *key, const char *sql,
 
 static int
 print_json(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double secs,
-    const struct apd_walk_stats *st)
+    const struct apd_walk_stats *st, const struct report_rules *rr)
 {
 	static const char *const src_cols[] = { "path", "kind", "parser", "status", "records",
 		"warnings", "error", "size", "sha256", "origin" };
@@ -410,8 +446,7 @@ print_json(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double
 	apd_jw_close(&w, '}');
 	json_rows(&w, db, "gaps", "SELECT item, hresult, hresult_hex, reason, "
 	    "(SELECT path FROM source WHERE id = gap.source_id) FROM gap ORDER BY id", gap_cols, 5);
-	apd_jw_open(&w, "findings", '[');
-	apd_jw_close(&w, ']');
+	report_json(&w, db, rr);
 	rc = apd_jw_end(&w);
 	if (rc == APD_OK) {
 		fwrite(b.p, 1, b.n, stdout);
@@ -421,6 +456,143 @@ print_json(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double
 	return rc;
 }
 
+/* ---- rules ---- */
+
+struct rules_run {
+	struct apd_ruleset *rs;
+	struct apd_rules_result *res;
+	struct report_rules rr;
+	const char **diags;         /* every diagnostic message, for --json */
+	size_t ndiags;
+	bool quiet;
+};
+
+static void
+keep_diag(struct rules_run *r, const struct apd_diag *d)
+{
+	const char **nd = realloc(r->diags, (r->ndiags + 1) * sizeof(*nd));
+
+	if (nd == NULL)
+		return;
+	r->diags = nd;
+	r->diags[r->ndiags++] = d->msg;
+	if (d->level == APD_DIAG_ERROR || (!r->quiet && d->level == APD_DIAG_WARN)) {
+		fe_print_diag(d);
+		r->rr.warnings++;
+	}
+}
+
+/* Load the shipped rules and the --rules folders; APD_EXIT_* on a usage error. */
+static int
+load_rules(struct rules_run *r, const struct analyze_opts *o)
+{
+	struct apd_error err;
+	const char *dir;
+	unsigned i;
+	size_t k;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->quiet = o->quiet || o->json;
+	apd_error_clear(&err);
+	if (apd_ruleset_new(&r->rs, &err) != APD_OK) {
+		fe_err("%s", err.msg);
+		return APD_EXIT_INTERNAL;
+	}
+	if (!o->no_default_rules) {
+		dir = fe_rules_dir();
+		if (dir == NULL) {
+			if (!r->quiet)
+				fe_err("analyze: no shipped rules found (set APDIAG_RULES_DIR or use --rules)");
+		} else {
+			rc = apd_ruleset_load_dir(r->rs, dir, &err);
+			if (rc == APD_FATAL) {
+				fe_err("%s", err.msg);
+				return APD_EXIT_INTERNAL;
+			}
+			if (rc == APD_FAILED)
+				fe_err("analyze: shipped rules: %s", err.msg);
+			else
+				r->rr.dirs[r->rr.ndirs++] = dir;
+		}
+	} else if (o->nrule_dirs == 0) {
+		r->rr.disabled = true;
+	}
+	for (i = 0; i < o->nrule_dirs; i++) {
+		rc = apd_ruleset_load_dir(r->rs, o->rule_dirs[i], &err);
+		if (rc == APD_FATAL) {
+			fe_err("%s", err.msg);
+			return APD_EXIT_INTERNAL;
+		}
+		if (rc == APD_FAILED) {
+			fe_err("analyze: --rules: %s", err.msg);
+			return APD_EXIT_USAGE;
+		}
+		r->rr.dirs[r->rr.ndirs++] = o->rule_dirs[i];
+	}
+	for (k = 0; k < apd_ruleset_ndiags(r->rs); k++)
+		keep_diag(r, apd_ruleset_diag(r->rs, k));
+	for (k = 0; k < apd_ruleset_size(r->rs); k++) {
+		struct apd_rule_info ri;
+		apd_ruleset_info(r->rs, k, &ri);
+		if (ri.enabled)
+			r->rr.evaluated++;
+	}
+	return 0;
+}
+
+/* The store's finish hook: evaluate the rules into the finding tables. */
+static int
+rules_hook(void *ud, sqlite3 *db, struct apd_error *err)
+{
+	struct rules_run *r = ud;
+	struct apd_rules_opts ro = { NULL, true };
+	char sql[256];
+	size_t k;
+	int rc;
+
+	rc = apd_rules_eval(r->rs, db, &ro, &r->res, err);
+	if (rc != APD_OK) {
+		/* the index is still worth writing: say so and go on without findings */
+		fe_err("analyze: the rules could not be evaluated: %s", err->msg);
+		r->res = NULL;
+		r->rr.failed = true;
+		apd_error_clear(err);
+		return APD_OK;
+	}
+	for (k = 0; k < apd_rules_ndiags(r->res); k++)
+		keep_diag(r, apd_rules_diag(r->res, k));
+	r->rr.ms = apd_rules_ms(r->res);
+	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta(key, value) VALUES "
+	    "('rules.evaluated', '%u'), ('rules.findings', '%zu'), ('timing.rules_ms', '%.0f')",
+	    r->rr.evaluated, apd_rules_nfindings(r->res), r->rr.ms);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return apd_set_error(err, APD_FATAL, "rules: %s", sqlite3_errmsg(db));
+	return APD_OK;
+}
+
+static void
+free_rules(struct rules_run *r)
+{
+	apd_rules_result_free(r->res);
+	apd_ruleset_free(r->rs);
+	free(r->diags);
+}
+
+/* Is there a finding at or above sev? */
+static bool
+findings_at_least(const struct rules_run *r, int sev)
+{
+	size_t k;
+
+	if (r->res == NULL || sev < 0)
+		return false;
+	for (k = 0; k < apd_rules_nfindings(r->res); k++)
+		if (apd_rules_finding(r->res, k)->sev >= sev)
+			return true;
+	return false;
+}
+
 int
 apd_analyze_main(int argc, char **argv)
 {
@@ -428,6 +600,7 @@ apd_analyze_main(int argc, char **argv)
 	struct apd_store *store = NULL;
 	struct apd_error err;
 	struct apd_walk w;
+	struct rules_run rules;
 	char *dbpath = NULL;
 	double t0;
 	int rc, wrc;
@@ -439,9 +612,16 @@ apd_analyze_main(int argc, char **argv)
 		fe_err("analyze: %s: cannot read the input", o.input);
 		return APD_EXIT_INPUT;
 	}
+	rc = load_rules(&rules, &o);
+	if (rc != 0) {
+		free_rules(&rules);
+		return rc;
+	}
+	rules.rr.diags = rules.diags;
 	dbpath = o.db ? strdup(o.db) : default_db(o.input);
 	if (dbpath == NULL) {
 		fe_err("out of memory");
+		free_rules(&rules);
 		return APD_EXIT_INTERNAL;
 	}
 	t0 = now();
@@ -449,9 +629,11 @@ apd_analyze_main(int argc, char **argv)
 	if (apd_store_create(&store, dbpath, &o.lim, &err) != APD_OK) {
 		fe_err("%s", err.msg);
 		free(dbpath);
+		free_rules(&rules);
 		return APD_EXIT_INTERNAL;
 	}
 	apd_store_set_meta(store, "input", o.input);
+	apd_store_set_finish_hook(store, rules_hook, &rules);
 	apd_walk_init(&w, &o.lim, apd_store_catalog(store));
 	{
 		/* the index may be written inside the input folder: never read it */
@@ -471,6 +653,7 @@ apd_analyze_main(int argc, char **argv)
 		fe_err("analyze: %s", w.err.msg);
 		apd_store_free(store);
 		free(dbpath);
+		free_rules(&rules);
 		return APD_EXIT_INPUT;
 	}
 	rc = wrc == APD_FATAL ? APD_FATAL : apd_store_finish(store, &err);
@@ -480,19 +663,27 @@ apd_analyze_main(int argc, char **argv)
 		fe_err("analyze: %s", wrc == APD_FATAL && w.err.msg[0] ? w.err.msg : err.msg);
 		apd_store_free(store);
 		free(dbpath);
+		free_rules(&rules);
 		return APD_EXIT_INTERNAL;
 	}
+	rules.rr.diags = rules.diags;
+	rules.rr.ndiags = rules.ndiags;
 	if (o.json) {
-		if (print_json(apd_store_db(store), &o, dbpath, now() - t0, &w.st) != APD_OK) {
+		if (print_json(apd_store_db(store), &o, dbpath, now() - t0, &w.st, &rules.rr) != APD_OK) {
 			fe_err("analyze: the JSON summary is too large");
 			rc = APD_EXIT_INTERNAL;
 		}
 	} else if (!o.quiet) {
-		print_text(apd_store_db(store), &o, dbpath, now() - t0, &w.st);
+		print_text(apd_store_db(store), &o, dbpath, now() - t0, &w.st, &rules.rr);
 	}
 	apd_store_free(store);
 	free(dbpath);
-	if (rc == APD_EXIT_INTERNAL)
+	if (rc == APD_EXIT_INTERNAL) {
+		free_rules(&rules);
 		return rc;
-	return wrc == APD_WARN ? APD_EXIT_PARTIAL : APD_EXIT_OK;
+	}
+	rc = findings_at_least(&rules, o.fail_on) ? APD_EXIT_FINDINGS :
+	    wrc == APD_WARN ? APD_EXIT_PARTIAL : APD_EXIT_OK;
+	free_rules(&rules);
+	return rc;
 }

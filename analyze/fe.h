@@ -34,5 +34,12 @@ bool fe_parse_uint(const char *s, unsigned *out);
 
 int apd_analyze_main(int argc, char **argv);
 int apd_upload_main(int argc, char **argv);
+int apd_rules_main(int argc, char **argv);
+
+struct apd_diag;
+/* Where the shipped rules are (analyze/rules.c); NULL if no folder is found. */
+const char *fe_rules_dir(void);
+/* "apdiag: warning: file:line: message" on stderr. */
+void fe_print_diag(const struct apd_diag *d);
 
 #endif /* APD_FE_H */

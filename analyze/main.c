@@ -18,6 +18,7 @@ static int verb_version(int argc, char **argv);
 static const struct verb verbs[] = {
 	{ "analyze", apd_analyze_main, "index a bundle, cab, zip, folder or file into SQLite" },
 	{ "upload", apd_upload_main, "upload a bundle to Azure Blob Storage through a SAS URL" },
+	{ "rules", apd_rules_main, "lint and test rule files (rules lint|test [DIR])" },
 	{ "help", verb_help, "show this help, or a verb's help" },
 	{ "version", verb_version, "print the version" },
 };
@@ -34,7 +35,7 @@ usage(FILE *f)
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f, "\n`apdiag VERB --help` describes a verb; `man apdiag` the exit codes.\n"
-	    "collect, rules and report are planned verbs, not in this build.\n");
+	    "collect and report are planned verbs, not in this build.\n");
 }
 
 static int

@@ -110,6 +110,39 @@ CREATE TABLE warning (
   message   TEXT NOT NULL
 );
 
+-- What the rules found (lib/apd_rules_eval.c; docs/rules.md).  rank 1 is
+-- the verdict: severity, then confidence band, then the earliest first time.
+CREATE TABLE finding (
+  id          INTEGER PRIMARY KEY,
+  rank        INTEGER NOT NULL,                -- 1, 2, ... in report order
+  rule_id     TEXT NOT NULL,
+  rule_version INTEGER,
+  severity    TEXT NOT NULL CHECK (severity IN ('critical', 'error', 'warning', 'info')),
+  category    TEXT,
+  confidence  INTEGER,                         -- 0-100
+  title       TEXT NOT NULL,                   -- placeholders filled
+  explanation TEXT,
+  remediation TEXT,                            -- JSON array of steps
+  refs        TEXT,                            -- JSON array of {"title", "url"}
+  group_value TEXT,                            -- the rule's group-by value, NULL if none
+  first_ts    INTEGER,                         -- µs UTC (or local read as UTC); NULL if no time
+  last_ts     INTEGER,
+  count       INTEGER NOT NULL                 -- trigger records in this finding
+);
+
+-- The records behind a finding: one of event_id (event.id, not the Windows
+-- event ID), reg_value_id, fact (a fact name) or gap_id per row.
+CREATE TABLE finding_evidence (
+  finding_id   INTEGER NOT NULL REFERENCES finding(id),
+  role         TEXT NOT NULL CHECK (role IN ('match', 'context')),
+  event_id     INTEGER REFERENCES event(id),
+  reg_value_id INTEGER REFERENCES reg_val(id),    -- reg_value.id
+  fact         TEXT,
+  gap_id       INTEGER REFERENCES gap(id),
+  ts_utc       INTEGER
+);
+CREATE INDEX finding_evidence_finding ON finding_evidence(finding_id);
+
 -- One timeline across all sources.  Events whose zone is unknown sort by
 -- their local time read as if it were UTC; tz_source says which is which.
 CREATE VIEW timeline AS

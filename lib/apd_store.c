@@ -67,6 +67,8 @@ struct apd_store {
 	size_t key_hive_len;
 	int64_t key_id;         /* its reg_key.id, 0 if none yet */
 	double t_start;         /* when the store was created, for meta timing.* */
+	apd_store_hook hook;    /* run before closing (the rules) */
+	void *hook_ud;
 	int rc;                 /* first fatal error, sticky */
 	struct apd_error err;
 };
@@ -622,6 +624,22 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 		*err = st->err;
 		return APD_FATAL;
 	}
+	if (st->hook) {
+		int hrc;
+		if (exec(st, "BEGIN")) {
+			*err = st->err;
+			return APD_FATAL;
+		}
+		hrc = st->hook(st->hook_ud, st->db, err);
+		if (hrc != APD_OK) {
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return hrc;
+		}
+		if (exec(st, "COMMIT")) {
+			*err = st->err;
+			return APD_FATAL;
+		}
+	}
 	if (sqlite3_close(st->db) != SQLITE_OK) {
 		*err = st->err;
 		return apd_set_error(err, APD_FATAL, "%s: cannot close the index", st->tmp_path);
@@ -653,6 +671,13 @@ apd_store_free(struct apd_store *st)
 	apd_buf_done(&st->key);
 	free(st);
 	return NULL;
+}
+
+void
+apd_store_set_finish_hook(struct apd_store *st, apd_store_hook fn, void *ud)
+{
+	st->hook = fn;
+	st->hook_ud = ud;
 }
 
 const char *const *

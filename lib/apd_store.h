@@ -30,7 +30,15 @@ int apd_store_create(struct apd_store **out, const char *path, const struct apd_
     struct apd_error *err);
 int apd_store_set_meta(struct apd_store *st, const char *key, const char *value);
 struct apd_catalog apd_store_catalog(struct apd_store *st);
-/* Derive, index, commit and rename into place.  APD_OK or APD_FATAL. */
+/*
+ * Work to do on the finished index before it is closed and renamed into
+ * place (the rules engine writes its findings here): called by
+ * apd_store_finish() inside a transaction; a code other than APD_OK makes
+ * apd_store_finish() fail with it.
+ */
+typedef int (*apd_store_hook)(void *ud, sqlite3 *db, struct apd_error *err);
+void apd_store_set_finish_hook(struct apd_store *st, apd_store_hook fn, void *ud);
+/* Derive, index, run the finish hook, commit and rename into place.  APD_OK or APD_FATAL. */
 int apd_store_finish(struct apd_store *st, struct apd_error *err);
 /* NULL-safe; returns NULL.  An unfinished store leaves its .partial file. */
 struct apd_store *apd_store_free(struct apd_store *st);

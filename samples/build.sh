@@ -3,6 +3,7 @@
 #
 #   samples/pieces/                         byte-faithful source files (generated)
 #   samples/mdmdiag-esp-app-failure.cab     MdmDiagnosticsTool cab (MSZIP, gcab)
+#   samples/mdmdiag-preprov-notcomputed.cab MdmDiagnosticsTool cab (MSZIP, gcab)
 #   samples/DiagLogs-CONTOSO-PC01-20251001T101010Z.zip            Intune zip, flattened
 #   samples/DiagLogs-CONTOSO-PC02-20251002T090000Z-numbered.zip   Intune zip, numbered folders
 #   samples/folder-profile-not-assigned/    plain folder
@@ -73,6 +74,10 @@ make_cab "$stage/c-cab" "$stage/c-zip/$nested"
 python3 "$tools/mkzip.py" --date "2025-10-02 05:00:00" "$stage/c-zip" \
     "$here/DiagLogs-CONTOSO-PC02-20251002T090000Z-numbered.zip"
 
+echo "== D: MdmDiagnosticsTool cab (pre-provisioned, user flow 7 months later: NotComputed)"
+stage_copy "$pieces/preprov-notcomputed" "$stage/d" "2025-10-06 09:05:14"
+make_cab "$stage/d" "$here/mdmdiag-preprov-notcomputed.cab"
+
 echo "== C: plain folder (device not registered, no profile)"
 rm -rf "$here/folder-profile-not-assigned"
 cp -R "$pieces/profile-not-assigned" "$here/folder-profile-not-assigned"
@@ -85,8 +90,10 @@ python3 "$tools/mkcab_lzx.py" -o "$here/lzx-multi.cab" \
     "$pieces/esp-app-failure/MdmDiagReport_RegistryDump.reg"
 
 echo "== verifying"
-cabextract -q -t "$here/mdmdiag-esp-app-failure.cab" >/dev/null
-bsdtar -tf "$here/mdmdiag-esp-app-failure.cab" >/dev/null
+for c in "$here/mdmdiag-esp-app-failure.cab" "$here/mdmdiag-preprov-notcomputed.cab"; do
+    cabextract -q -t "$c" >/dev/null
+    bsdtar -tf "$c" >/dev/null
+done
 for z in "$here"/DiagLogs-*.zip; do
     unzip -tq "$z" >/dev/null
     bsdtar -tf "$z" >/dev/null

@@ -266,6 +266,7 @@ START_TEST(test_samples)
 		"samples/DiagLogs-CONTOSO-PC01-20251001T101010Z.zip",
 		"samples/DiagLogs-CONTOSO-PC02-20251002T090000Z-numbered.zip",
 		"samples/folder-profile-not-assigned",
+		"samples/mdmdiag-preprov-notcomputed.cab",
 		"samples/lzx.cab",
 		"samples/lzx-multi.cab",
 	};
@@ -311,7 +312,7 @@ START_TEST(test_samples)
 		} else if (i == 3) {
 			ck_assert_str_eq(jstr(facts, "autopilot.ErrorCode"), "807");
 		}
-		if (i < 4)
+		if (i < 5)
 			ck_assert_int_ge(events, 100);
 		json_object_put(root);
 		free(in);
@@ -450,6 +451,134 @@ START_TEST(test_single_file)
 }
 END_TEST
 
+/* The first line after the header that starts with "Verdict:", and nothing report-like before it. */
+static void
+ck_verdict_first(const char *out, const char *want)
+{
+	const char *v = strstr(out, "\nVerdict: ");
+
+	ck_assert_msg(v != NULL, "no verdict in: %.300s", out);
+	ck_assert_msg(strstr(out, "Sources by kind") > v, "the verdict does not come first");
+	ck_assert_msg(strncmp(v + 10, want, strlen(want)) == 0, "verdict '%.120s', want '%s'", v + 10,
+	    want);
+}
+
+/* Each sample bundle gets the verdict its README promises, first, in text and JSON. */
+START_TEST(test_sample_verdicts)
+{
+	static const struct {
+		const char *sample, *rule, *text;
+	} want[] = {
+		{ "samples/mdmdiag-esp-app-failure.cab", "ESP-03",
+		  "ESP stopped: Win32 app Contoso VPN Client 5.2 failed" },
+		{ "samples/DiagLogs-CONTOSO-PC01-20251001T101010Z.zip", "AADJ-01",
+		  "Entra join failed with 0x801c0003: adele.vance@contoso.onmicrosoft.com" },
+		{ "samples/DiagLogs-CONTOSO-PC02-20251002T090000Z-numbered.zip", "ESP-01",
+		  "ESP did not finish: Win32 app Contoso LOB Suite 2025 was still installing" },
+		{ "samples/folder-profile-not-assigned", "AP-01",
+		  "Device is not registered for Windows Autopilot (ZtdDeviceIsNotRegistered)" },
+		{ "samples/mdmdiag-preprov-notcomputed.cab", "PP-03",
+		  "Pre-provisioned device: the user flow ran more than six months after the technician flow" },
+	};
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char *in = strdup(apd_test_src(want[i].sample)), *out;
+		struct json_object *root, *findings, *f, *ev;
+
+		ck_assert_int_eq(run(&out, "analyze '%s' --db v.db", in), 0);
+		ck_verdict_first(out, want[i].text);
+		free(out);
+		root = analyze_json(in, &rc);
+		ck_assert_int_eq(rc, 0);
+		ck_assert(json_object_object_get_ex(root, "findings", &findings));
+		ck_assert_int_ge(json_object_array_length(findings), 1);
+		f = json_object_array_get_idx(findings, 0);
+		ck_assert_str_eq(jstr(f, "rule"), want[i].rule);
+		ck_assert_str_eq(jstr(f, "severity"), "critical");
+		ck_assert_ptr_nonnull(strstr(jstr(root, "verdict"), want[i].text));
+		ck_assert_ptr_nonnull(strstr(jstr(f, "title"), want[i].text));
+		ck_assert(json_object_object_get_ex(f, "evidence", &ev));
+		ck_assert_int_ge(json_object_array_length(ev), 1);
+		ck_assert_ptr_nonnull(jstr(json_object_array_get_idx(ev, 0), "source"));
+		json_object_put(root);
+		/* --fail-on turns the finding into exit status 1 */
+		ck_assert_int_eq(run(&out, "analyze '%s' --db v.db --quiet --fail-on critical", in), 1);
+		free(out);
+		free(in);
+	}
+}
+END_TEST
+
+/* A healthy bundle says so; --rules adds a folder; --no-default-rules leaves only it. */
+START_TEST(test_healthy_and_rule_options)
+{
+	static const char cm[] = "\xEF\xBB\xBF<![LOG[all good here]LOG]!><time=\"10:00:00.1234567\" "
+	    "date=\"7-22-2025\" component=\"IME\" context=\"\" type=\"1\" thread=\"1\" file=\"\">\r\n";
+	static const char rule[] = "<rules><rule id=\"CUSTOM-01\" version=\"1\" severity=\"warning\" "
+	    "category=\"esp\" confidence=\"50\"><title>custom: {count} good line</title><match><event>"
+	    "<contains>good</contains></event></match><explanation>e</explanation><remediation><step>s"
+	    "</step></remediation><test expect=\"match\"/></rule></rules>";
+	char *out;
+
+	ck_assert_int_eq(mkdir(apd_test_tpath("in"), 0755), 0);
+	ck_assert_int_eq(mkdir(apd_test_tpath("mine"), 0755), 0);
+	apd_test_write_file(apd_test_tpath("in/IntuneManagementExtension.log"), cm, strlen(cm));
+	apd_test_write_file(apd_test_tpath("mine/custom.xml"), rule, strlen(rule));
+	ck_assert_int_eq(run(&out, "analyze in --db h.db"), 0);
+	ck_verdict_first(out, "no known failure found.");
+	free(out);
+	ck_assert_int_eq(run(&out, "analyze in --db h.db --rules mine --fail-on critical"), 0);
+	ck_verdict_first(out, "custom: 1 good line");
+	free(out);
+	ck_assert_int_eq(run(&out, "analyze in --db h.db --rules mine --fail-on warning"), 1);
+	free(out);
+	ck_assert_int_eq(run(&out, "analyze in --db h.db --no-default-rules"), 0);
+	ck_verdict_first(out, "not evaluated: no rules were loaded");
+	free(out);
+	ck_assert_int_eq(run(&out, "analyze in --db h.db --rules missing-folder"), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "analyze in --db h.db --fail-on high"), 2);
+	free(out);
+	/* a broken user rule file is named with its line, and the rest still runs */
+	apd_test_write_file(apd_test_tpath("mine/broken.xml"), "<rules>\n<rule", 14);
+	ck_assert_int_eq(run(&out, "analyze in --db h.db --rules mine"), 0);
+	ck_verdict_first(out, "custom: 1 good line");
+	free(out);
+	{
+		size_t n;
+		unsigned char *err = apd_test_slurp(apd_test_tpath("stderr.txt"), &n);
+		ck_assert_ptr_nonnull(err);
+		ck_assert_msg(strstr((char *)err, "mine/broken.xml:2: ") != NULL, "stderr: %s", err);
+		free(err);
+	}
+}
+END_TEST
+
+/* apdiag rules lint / test on the shipped rules and on a broken folder. */
+START_TEST(test_rules_verb)
+{
+	char *out, *dir = strdup(apd_test_src("rules"));
+
+	ck_assert_int_eq(run(&out, "rules test '%s'", dir), 0);
+	ck_assert_ptr_nonnull(strstr(out, "0 failed, 0 errors"));
+	free(out);
+	ck_assert_int_eq(run(&out, "rules lint '%s'", dir), 0);
+	ck_assert_ptr_nonnull(strstr(out, "0 errors, 0 vacuous cases"));
+	free(out);
+	ck_assert_int_eq(run(&out, "rules"), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "rules frobnicate"), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "rules test /nonexistent/folder"), 3);
+	free(out);
+	ck_assert_int_eq(run(&out, "rules test '%s' --rule NO-SUCH", dir), 2);
+	free(out);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 analyze_suite(void)
 {
@@ -463,6 +592,9 @@ analyze_suite(void)
 	tcase_add_test(tc, test_hostile_names_escaped);
 	tcase_add_test(tc, test_time_zone_end_to_end);
 	tcase_add_test(tc, test_samples);
+	tcase_add_test(tc, test_sample_verdicts);
+	tcase_add_test(tc, test_healthy_and_rule_options);
+	tcase_add_test(tc, test_rules_verb);
 	tcase_add_test(tc, test_bad_inputs_together);
 	tcase_add_test(tc, test_single_file);
 	tcase_add_test(tc, test_regress_index_inside_input_not_read);

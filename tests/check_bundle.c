@@ -539,6 +539,11 @@ START_TEST(test_schema_pinned)
 	    "name,value,source_id");
 	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('gap')"),
 	    "id,source_id,item,hresult,hresult_hex,reason");
+	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('finding')"),
+	    "id,rank,rule_id,rule_version,severity,category,confidence,title,explanation,"
+	    "remediation,refs,group_value,first_ts,last_ts,count");
+	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('finding_evidence')"),
+	    "finding_id,role,event_id,reg_value_id,fact,gap_id,ts_utc");
 	ck_assert_str_eq(q1(db, "SELECT value FROM meta WHERE key = 'schema_version'"), "2");
 	sqlite3_close(db);
 }

@@ -1218,6 +1218,123 @@ def bundle_c(out):
         write(os.path.join(out, "profile-not-assigned", n), b)
 
 
+def bundle_d(out):
+    """MdmDiagnosticsTool cab: pre-provisioned device whose user flow runs seven months after
+    the technician flow; every Win32 app's detection is NotComputed (PP-03, IME-01)."""
+    vpn = App("8c6e2f1a-4b3d-4f9e-a2c7-5d1b0e9f3a64", 1, "Contoso VPN Client 5.2", 48_211_968,
+              product_code="{3A7C1E9B-42D6-4F08-9B5E-1C3D5E7F9A2B}", install_secs=210,
+              install_cmd='msiexec /i "ContosoVPN-5.2.0.msi" /qn /l*v "%windir%\\Temp\\ContosoVPN_install.log"')
+    certs = App("1d7b3e5f-9a2c-4c6e-8b1d-3f5a7c9e1b2d", 3, "Contoso Root Certificates", 412_337,
+                detection="script", product_code="{00000000-0000-0000-0000-000000000000}",
+                install_cmd='powershell.exe -ExecutionPolicy Bypass -File .\\Install-ContosoRoots.ps1')
+    office = App("e7d6c5b4-a392-4181-b0f9-e8d7c6b5a493", 5, "Microsoft 365 Apps for enterprise", 3_904_512,
+                 product_code="{90160000-008C-0000-1000-0000000FF1CE}", install_secs=900,
+                 install_cmd='setup.exe /configure configuration.xml')
+    apps = [certs, vpn, office]
+    u = lambda y, mo, dd, h, m, s=0, ms=0: dt.datetime(y, mo, dd, h, m, s, ms * 1000, tzinfo=UTC)
+    d = base_device(
+        with_tz=True, name="CONTOSO-PC04", serial="PF5B8L3N", enr_id="2B7D4F61-8A3C-4E95-B1D7-F2A4C6E8B0D3",
+        device_id="4c3b2a19-0f8e-4d7c-9b6a-5e4d3c2b1a09", join_upn="alex.wilber@" + TENANT,
+        join_sid="S-1-12-1-1414213562-1732050807-2236067977-2449489742",
+        user_sid="S-1-12-1-1414213562-1732050807-2236067977-2449489742",
+        dmp_thumb="7E2D4C6B8A0F35C8DAE3F4A5B6C7D8E9F0A1B2C3", device_thumb="C3B2A1F0E9D8C7B6A5F4E3D2C1B0A9F8E7D6C5B4",
+        key_container="6a4c2e1d-9f8b-4c0a-d1e2-f3a4b5c6d7e8", omadm_account="1C2D3E4F-5A6B-4C7D-9E8F-0A1B2C3D4E5F",
+        profile_name="Contoso Pre-Provisioned Entra Join",
+        enrolled_at=u(2025, 3, 12, 16, 21, 40),
+        first_sync_ts=u(2025, 3, 12, 16, 21, 46, 205),
+        durations=(35, 4, 611, 0), esp_device_done=True,
+        device_setup_status='{"categoryState":"succeeded","subcategoryStates":{"DeviceSetup.SecurityPoliciesSubcategory":"succeeded","DeviceSetup.CertificatesSubcategory":"succeeded","DeviceSetup.NetworkConnectionsSubcategory":"succeeded","DeviceSetup.AppsSubcategory":"succeeded"}}',
+        account_setup_status='{"categoryState":"succeeded"}',
+        ztd_corr="a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", ap_corr="b16b00b5-4321-4cba-8fed-fedcba987654",
+        ztd_reg="0a9b8c7d-6e5f-4a3b-9c2d-1e0f2a3b4c5d", cv="rT5yU7iO9pAs1dFg.2",
+        policy_download=u(2025, 3, 12, 16, 15, 2),
+        server_last_success=u(2025, 10, 6, 15, 58, 13),
+        collect_utc=u(2025, 10, 6, 16, 4, 27), collect_guid="{5D7F9B1C-3E5A-4C7E-9B1D-3F5A7C9E1B3D}",
+        ime_version="1.93.102.0", ime_name_suffix=False, apps=apps, scripts=[],
+        oobe_local=dt.datetime(2025, 3, 12, 9, 8, 51),
+    )
+    d.esp_snapshots = [
+        (u(2025, 3, 12, 16, 26, 3, 118), {certs.id: "NotInstalled", vpn.id: "NotInstalled", office.id: "NotInstalled"}),
+        (u(2025, 3, 12, 16, 29, 40, 512), {certs.id: "Completed", vpn.id: "InProgress", office.id: "NotInstalled"}),
+        (u(2025, 3, 12, 16, 34, 9, 37), {certs.id: "Completed", vpn.id: "Completed", office.id: "InProgress"}),
+        (u(2025, 3, 12, 16, 50, 22, 640), {certs.id: "Completed", vpn.id: "Completed", office.id: "Completed"}),
+    ]
+    d.final_state = d.esp_snapshots[-1][1]
+
+    # the technician flow on 12 March: device ESP, every app installed and detected
+    def technician(st):
+        st.agent_start()
+        st.ime.advance(11)
+        st.esp_check("DeviceSetup")
+        st.get_policies()
+        st.aw.set_time(st.ime.now())
+        st.appworkload_start()
+        st.aw.set_time(dt.datetime(2025, 3, 12, 9, 26, 40))
+        st.app_flow(certs)
+        st.ime.set_time(st.aw.now())
+        st.esp_check("DeviceSetup")
+        st.aw.set_time(dt.datetime(2025, 3, 12, 9, 28, 2))
+        st.app_flow(vpn)
+        st.ime.set_time(st.aw.now())
+        st.esp_check("DeviceSetup")
+        st.aw.set_time(dt.datetime(2025, 3, 12, 9, 33, 15))
+        st.app_flow(office)
+        st.appworkload_idle()
+        st.ime.set_time(st.aw.now())
+        for _ in range(3):
+            st.ime.advance(180, jitter=60)
+            st.esp_check("DeviceSetup", device_done=True)
+        st.ime.advance(20)
+        st.ime.log("EMS Agent received shutdown signal", thread=4)
+        st.ime.log("EMS Agent Stopped", thread=4)
+
+    # the user flow on 6 October, 208 days later: detection cannot run any more
+    def user(st):
+        st.agent_start()
+        st.ime.advance(9)
+        st.esp_check("AccountSetup", device_done=True, user_sid=d.user_sid)
+        st.get_policies()
+        st.aw.set_time(st.ime.now())
+        st.appworkload_start()
+        for a in apps:
+            st.app_detect_not_computed(a)
+        st.appworkload_idle()
+        st.ime.set_time(st.aw.now())
+        for i in range(4):
+            st.ime.advance(300, jitter=60)
+            st.esp_check("AccountSetup", device_done=True, user_sid=d.user_sid)
+            if i % 2 == 1:
+                st.aw.set_time(st.ime.now())
+                st.aw.log("[Win32App][V3Processor] Processing %d subgraphs." % len(apps), step=0.3)
+                for a in apps:
+                    st.app_detect_not_computed(a)
+                st.appworkload_idle()
+
+    tech = ime_logs(d, 4242, dt.datetime(2025, 3, 12, 9, 22, 40), technician)
+    usr = ime_logs(d, 4343, dt.datetime(2025, 10, 6, 8, 41, 7), user)
+    dump, reg_lines = registry_dump(d)
+    files = {
+        "IntuneManagementExtension-20250312-095914.log": tech.ime.render(),
+        "AppWorkload-20250312-095914.log": tech.aw.render(),
+        "IntuneManagementExtension.log": usr.ime.render(),
+        "AppWorkload.log": usr.aw.render(),
+        "MdmDiagReport_RegistryDump.reg": dump,
+        "MDMDiagReport.xml": mdm_xml(d),
+        "MdmDiagLogMetadata.json": metadata_json(d),
+        "AutopilotDDSZTDFile.json": ztd_json(d),
+        "setupact.log": setupact(d, random.Random(17)),
+    }
+    ime_dir = "C:\\ProgramData\\Microsoft\\IntuneManagementExtension\\Logs\\"
+    copied = [(ime_dir + n, n) for n in ("AppWorkload-20250312-095914.log", "AppWorkload.log",
+                                         "IntuneManagementExtension-20250312-095914.log",
+                                         "IntuneManagementExtension.log")]
+    copied += [("C:\\Windows\\ServiceState\\wmansvc\\AutopilotDDSZTDFile.json", "AutopilotDDSZTDFile.json"),
+               ("C:\\Windows\\Panther\\UnattendGC\\setupact.log", "setupact.log")]
+    files["MdmLogCollectorFootPrint.txt"] = footprint(d, reg_lines, copied, MISSING_FILES)
+    for n, b in files.items():
+        write(os.path.join(out, "preprov-notcomputed", n), b)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "pieces")
@@ -1235,6 +1352,7 @@ def main():
     bundle_b(out)
     bundle_pc02(out)
     bundle_c(out)
+    bundle_d(out)
 
 
 if __name__ == "__main__":

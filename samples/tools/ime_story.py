@@ -383,3 +383,24 @@ class ImeStory:
             else:
                 W("[Win32App][ActionProcessor] App with id: %s has previously been selected for enforcement. The app will not be enforced." % a.id)
         W("[Win32App][V3Processor] Done processing %d subgraphs." % len(self.apps))
+
+    # ---- pre-provisioning user flow, long after the technician flow -------
+    def app_detect_not_computed(self, app):
+        """A user-flow check-in in which detection cannot run (KNOWN_ERRORS PP-03 / IME-01).
+
+        The app was installed and detected in the technician flow; now the IME
+        cannot evaluate its detection rule, reports NotComputed and does not
+        enforce the app.
+        """
+        W = self.aw.log
+        W("[Win32App][V3Processor] Processing subgraph with app ids: %s" % app.id, step=0.3)
+        W("[Win32App][DetectionActionHandler] Detection for policy with id: %s resulted in action status: Failed and detection state: NotComputed." % app.id,
+          type_=3, step=0.2)
+        W("[Win32App][ReportingManager] Detection state for app with id: %s has been updated. Report delta: {\"DetectionState\":{\"OldValue\":\"Installed\",\"NewValue\":\"NotComputed\"}}" % app.id)
+        W("[Win32App][ActionProcessor] App with id: %s, targeted intent: RequiredInstall, and enforceability: Enforceable has projected enforcement classification: NoEnforcement with desired state: Present. Current state is:\r\n"
+          "Detection state: NotComputed\r\n"
+          "Applicability state: Applicable\r\n"
+          "Reboot state: Clean, timestamp: 1/1/0001 12:00:00 AM\r\n"
+          "Download state: Completed\r\n"
+          "Execution state: Success" % app.id)
+        W("[Win32App][V3Processor] Done processing subgraph.")
