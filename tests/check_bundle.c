@@ -539,7 +539,7 @@ START_TEST(test_schema_pinned)
 	    "name,value,source_id");
 	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('gap')"),
 	    "id,source_id,item,hresult,hresult_hex,reason");
-	ck_assert_str_eq(q1(db, "SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+	ck_assert_str_eq(q1(db, "SELECT value FROM meta WHERE key = 'schema_version'"), "3");
 	sqlite3_close(db);
 }
 END_TEST
