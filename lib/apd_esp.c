@@ -964,8 +964,7 @@ phases_write(struct esp_ctx *c, struct vec *phases)
 		double d;
 
 		sqlite3_bind_text(cnt, 1, esp_phase_names[r->ph], -1, SQLITE_STATIC);
-		if (sqlite3_step(cnt) == SQLITE_ROW && r->ph != PH_DEVPREP &&
-		    (r->flow == NULL || i + 3 >= phases->n))
+		if (sqlite3_step(cnt) == SQLITE_ROW && (r->flow == NULL || i + 3 >= phases->n))
 			r->apps = sqlite3_column_int(cnt, 0);
 		sqlite3_reset(cnt);
 		sqlite3_bind_text(ins, 1, esp_phase_names[r->ph], -1, SQLITE_STATIC);
