@@ -362,7 +362,20 @@ print_esp(sqlite3 *db)
 		fe_safe(stdout, col(s, 3));
 		printf(")");
 	}
-	printf("\nESP: %s", words(buf, sizeof(buf), col(s, 4)));
+	putchar('\n');
+	{
+		sqlite3_stmt *e;
+		if (sqlite3_prepare_v2(db, "SELECT j.value FROM deployment, json_each(deployment.evidence) j "
+		    "ORDER BY j.key", -1, &e, NULL) == SQLITE_OK) {
+			while (sqlite3_step(e) == SQLITE_ROW) {
+				printf("  evidence: ");
+				fe_safe(stdout, col(e, 0));
+				putchar('\n');
+			}
+		}
+		sqlite3_finalize(e);
+	}
+	printf("ESP: %s", words(buf, sizeof(buf), col(s, 4)));
 	if (sqlite3_column_type(s, 5) != SQLITE_NULL)
 		printf(" after %s", fmt_duration(buf, sizeof(buf), sqlite3_column_double(s, 5)));
 	if (sqlite3_column_type(s, 6) != SQLITE_NULL)

@@ -764,7 +764,9 @@ compute_phase(struct esp_ctx *c, struct model *M, const struct window *w, bool l
 			if (sn->user == (ph == PH_ACCTSETUP) && in_window(w, &sn->t))
 				offer(&start, &sn->t, "first ESPTrackingInfo snapshot", false);
 		}
-		if ((o = first_obs(c, w, ph, NULL)) != NULL)
+		/* IME reports AccountSetup from the device session on, before anyone signs
+		   in; the user's first snapshot is written once the user is there */
+		if ((o = first_obs(c, w, ph, NULL)) != NULL && (ph == PH_DEVSETUP || !start.set))
 			offer(&start, &o->t, "IME CheckEspPhase", false);
 	}
 
@@ -1466,6 +1468,28 @@ dep_free(struct dep *d)
 	free(d->b_reason);
 }
 
+/* A device phase and the account phase hours apart: say so (pre-provisioning shows so). */
+static void
+gap_note(const struct vec *phases, struct dep *d)
+{
+	const struct phase_row *setup = NULL, *acct = NULL;
+	size_t i;
+	double gap;
+
+	for (i = 0; i < phases->n; i++) {
+		const struct phase_row *r = VEC_AT(*phases, struct phase_row, i);
+		if (r->ph == PH_DEVSETUP)
+			setup = r;
+		else if (r->ph == PH_ACCTSETUP)
+			acct = r;
+	}
+	if (setup && acct && setup->has_end && acct->has_start &&
+	    esp_when_diff(&setup->end, &acct->start, &gap) && gap > 4 * 3600.0)
+		evidence(d, "the account setup started %.0f h after the device setup ended: a "
+		    "pre-provisioned device (technician flow, then user flow) shows this; the "
+		    "Shell-Core and ModernDeployment event logs would confirm it", gap / 3600);
+}
+
 static int
 obs_cmp(const void *a, const void *b)
 {
@@ -1577,6 +1601,8 @@ apd_esp_derive(sqlite3 *db, struct apd_error *err)
 	/* 5: the deployment row */
 	profile(&c, &d);
 	scenario(&c, &M, &d, preprov);
+	if (!preprov)
+		gap_note(&phases, &d);
 	blocking(&c, &M, &phases, &d);
 	if (c.rc == APD_OK)
 		deployment_write(&c, &M, &d);
