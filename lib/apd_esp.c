@@ -447,7 +447,8 @@ phase_registry(struct esp_ctx *c, struct model *M)
 	if (sqlite3_prepare_v2(c->db, "SELECT k.key, count(*), sum(v.value = 3), sum(v.value = 4), "
 	    "sum(v.name LIKE './User/%'), sum(v.value = 0) FROM reg_val v JOIN reg_key k ON k.id = v.key_id "
 	    "WHERE k.hive = 'HKLM' AND k.key LIKE '" EST_KEY "\\ESPTrackingInfo\\Diagnostics\\%' "
-	    "AND v.name IS NOT NULL AND v.name <> '' GROUP BY k.id", -1, &s, NULL) != SQLITE_OK)
+	    "AND v.name IS NOT NULL AND v.name <> ''" NOT_DUP("v.source_id") " GROUP BY k.id", -1, &s,
+	    NULL) != SQLITE_OK)
 		return esp_fail(c, "snapshots");
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *key = (const char *)sqlite3_column_text(s, 0);
@@ -487,7 +488,8 @@ phase_registry(struct esp_ctx *c, struct model *M)
 	if (sqlite3_prepare_v2(c->db, "SELECT v.name, v.value FROM reg_val v JOIN reg_key k "
 	    "ON k.id = v.key_id WHERE k.hive = 'HKLM' AND k.key LIKE '" EST_KEY
 	    "\\ESPTrackingInfo\\Diagnostics\\%Expected%' AND k.key NOT LIKE '%AppPackages%' "
-	    "AND v.name IS NOT NULL AND v.name <> '' ORDER BY k.key DESC", -1, &s, NULL) != SQLITE_OK)
+	    "AND v.name IS NOT NULL AND v.name <> ''" NOT_DUP("v.source_id") " ORDER BY k.key DESC",
+	    -1, &s, NULL) != SQLITE_OK)
 		return esp_fail(c, "expected policies");
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(s, 0);
@@ -547,8 +549,8 @@ evtx_scan(struct esp_ctx *c, struct model *M)
 	if (sqlite3_prepare_v2(c->db, "SELECT e.id, e.ts_utc, e.ts_local, e.event_id, "
 	    "coalesce(e.provider, '') || ' ' || coalesce(e.channel, ''), "
 	    "coalesce(e.message, '') || ' ' || coalesce(e.data, '') FROM event e "
-	    "WHERE e.event_id IN (62407, 509, 296, 297, 298, 299, 72, 75, 107) "
-	    "ORDER BY e.ts_utc, e.id", -1, &s, NULL) != SQLITE_OK)
+	    "WHERE e.event_id IN (62407, 509, 296, 297, 298, 299, 72, 75, 107)" NOT_DUP("e.source_id")
+	    " ORDER BY e.ts_utc, e.id", -1, &s, NULL) != SQLITE_OK)
 		return esp_fail(c, "event logs");
 	while (sqlite3_step(s) == SQLITE_ROW && c->rc == APD_OK) {
 		const char *prov = (const char *)sqlite3_column_text(s, 4);
@@ -1543,6 +1545,14 @@ apd_esp_derive(sqlite3 *db, struct apd_error *err)
 		esp_fail(&c, "app_event");
 		goto out;
 	}
+	/* a file met twice (the IME logs in the zip and in its nested cab) is read once */
+	if (sqlite3_exec(db, "CREATE TEMP TABLE esp_dup(id INTEGER PRIMARY KEY);"
+	    "INSERT INTO esp_dup SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY sha256 "
+	    "ORDER BY id) AS n FROM source WHERE sha256 IS NOT NULL) WHERE n > 1", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		esp_fail(&c, "duplicates");
+		goto out;
+	}
 	t = fact(&c, "time.zone_source");
 	c.zone_known = t && strcmp(t, "registry") == 0;
 	free(t);
@@ -1624,5 +1634,6 @@ out:
 		free(M.cat[i].detail);
 	phases_free(&phases);
 	dep_free(&d);
+	sqlite3_exec(db, "DROP TABLE IF EXISTS temp.esp_dup", NULL, NULL, NULL);
 	return c.rc;
 }

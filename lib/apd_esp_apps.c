@@ -290,7 +290,7 @@ tracking_keys(struct esp_ctx *c)
 	if (run_rows(c, "SELECT v.id, k.key, v.value FROM reg_val v JOIN reg_key k ON k.id = v.key_id "
 	    "WHERE k.hive = 'HKLM' AND k.key LIKE "
 	    "'SOFTWARE\\Microsoft\\Windows\\Autopilot\\EnrollmentStatusTracking\\%\\Setup\\Apps\\Tracking\\%' "
-	    "AND v.name = 'InstallationState' ORDER BY v.id", &s) != APD_OK)
+	    "AND v.name = 'InstallationState'" NOT_DUP("v.source_id") " ORDER BY v.id", &s) != APD_OK)
 		return c->rc;
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *key = (const char *)sqlite3_column_text(s, 1);
@@ -363,7 +363,8 @@ snapshots(struct esp_ctx *c)
 	if (run_rows(c, "SELECT v.id, k.key, v.name, v.value FROM reg_val v JOIN reg_key k "
 	    "ON k.id = v.key_id WHERE k.hive = 'HKLM' AND k.key LIKE "
 	    "'SOFTWARE\\Microsoft\\Windows\\Autopilot\\EnrollmentStatusTracking\\ESPTrackingInfo\\Diagnostics\\%' "
-	    "AND v.name IS NOT NULL AND v.name <> '' ORDER BY k.key, v.id", &s) != APD_OK)
+	    "AND v.name IS NOT NULL AND v.name <> ''" NOT_DUP("v.source_id") " ORDER BY k.key, v.id", &s)
+	    != APD_OK)
 		return c->rc;
 	while (sqlite3_step(s) == SQLITE_ROW && c->rc == APD_OK) {
 		const char *key = (const char *)sqlite3_column_text(s, 1);
@@ -439,8 +440,8 @@ ime_win32apps(struct esp_ctx *c)
 
 	if (run_rows(c, "SELECT v.id, k.key, v.name, v.value FROM reg_val v JOIN reg_key k "
 	    "ON k.id = v.key_id WHERE k.hive = 'HKLM' AND k.key LIKE "
-	    "'SOFTWARE\\Microsoft\\IntuneManagementExtension\\Win32Apps\\%' AND v.name IS NOT NULL "
-	    "ORDER BY v.id", &s) != APD_OK)
+	    "'SOFTWARE\\Microsoft\\IntuneManagementExtension\\Win32Apps\\%' AND v.name IS NOT NULL"
+	    NOT_DUP("v.source_id") " ORDER BY v.id", &s) != APD_OK)
 		return c->rc;
 	while (sqlite3_step(s) == SQLITE_ROW && c->rc == APD_OK) {
 		const char *key = (const char *)sqlite3_column_text(s, 1);
@@ -515,8 +516,8 @@ msi_lob(struct esp_ctx *c)
 
 	if (run_rows(c, "SELECT v.id, k.key, v.name, v.value FROM reg_val v JOIN reg_key k "
 	    "ON k.id = v.key_id WHERE k.hive = 'HKLM' AND k.key LIKE "
-	    "'SOFTWARE\\Microsoft\\EnterpriseDesktopAppManagement\\%\\MSI\\%' AND v.name IS NOT NULL "
-	    "ORDER BY v.id", &s) != APD_OK)
+	    "'SOFTWARE\\Microsoft\\EnterpriseDesktopAppManagement\\%\\MSI\\%' AND v.name IS NOT NULL"
+	    NOT_DUP("v.source_id") " ORDER BY v.id", &s) != APD_OK)
 		return c->rc;
 	while (sqlite3_step(s) == SQLITE_ROW && c->rc == APD_OK) {
 		const char *key = (const char *)sqlite3_column_text(s, 1);
@@ -565,7 +566,7 @@ store_names(struct esp_ctx *c)
 
 	if (run_rows(c, "SELECT k.key, v.value FROM reg_val v JOIN reg_key k ON k.id = v.key_id "
 	    "WHERE k.key LIKE '%EnterpriseModernAppManagement\\AppManagement\\%' "
-	    "AND v.name = 'DisplayName' ORDER BY v.id", &s) != APD_OK)
+	    "AND v.name = 'DisplayName'" NOT_DUP("v.source_id") " ORDER BY v.id", &s) != APD_OK)
 		return c->rc;
 	while (sqlite3_step(s) == SQLITE_ROW && c->rc == APD_OK) {
 		const char *key = (const char *)sqlite3_column_text(s, 0);
@@ -594,7 +595,8 @@ office(struct esp_ctx *c)
 
 	if (run_rows(c, "SELECT v.id, k.key, v.name, v.value FROM reg_val v JOIN reg_key k "
 	    "ON k.id = v.key_id WHERE k.hive = 'HKLM' AND k.key LIKE 'SOFTWARE\\Microsoft\\OfficeCSP\\%' "
-	    "AND v.name IN ('Status', 'FinalStatus') ORDER BY v.name DESC, v.id", &s) != APD_OK)
+	    "AND v.name IN ('Status', 'FinalStatus')" NOT_DUP("v.source_id") " ORDER BY v.name DESC, v.id",
+	    &s) != APD_OK)
 		return c->rc;
 	while (sqlite3_step(s) == SQLITE_ROW && c->rc == APD_OK) {
 		const char *rest = after((const char *)sqlite3_column_text(s, 1), "OfficeCSP\\");
@@ -635,7 +637,7 @@ esp_scripts_from_registry(struct esp_ctx *c)
 	    "ON k.id = v.key_id WHERE k.hive = 'HKLM' AND (k.key LIKE "
 	    "'SOFTWARE\\Microsoft\\IntuneManagementExtension\\Policies\\%' OR k.key LIKE "
 	    "'SOFTWARE\\Microsoft\\IntuneManagementExtension\\SideCarPolicies\\Scripts\\Reports\\%') "
-	    "AND v.name IS NOT NULL ORDER BY v.id", &s) != APD_OK)
+	    "AND v.name IS NOT NULL" NOT_DUP("v.source_id") " ORDER BY v.id", &s) != APD_OK)
 		return c->rc;
 	while (sqlite3_step(s) == SQLITE_ROW && c->rc == APD_OK) {
 		const char *key = (const char *)sqlite3_column_text(s, 0);

@@ -671,8 +671,8 @@ esp_ime_scan(struct esp_ctx *c)
 	}
 	if (sqlite3_prepare_v2(c->db, "SELECT c.id, c.mask, e.source_id, coalesce(e.thread, ''), "
 	    "e.ts_utc, e.ts_local, e.message FROM esp_cand c JOIN event e ON e.id = c.id "
-	    "JOIN source s ON s.id = e.source_id WHERE s.kind = 'cmtrace' AND e.message IS NOT NULL "
-	    "ORDER BY c.id", -1, &q, NULL) != SQLITE_OK) {
+	    "JOIN source s ON s.id = e.source_id WHERE s.kind = 'cmtrace' AND e.message IS NOT NULL"
+	    NOT_DUP("e.source_id") " ORDER BY c.id", -1, &q, NULL) != SQLITE_OK) {
 		rc = esp_fail(c, "candidates");
 		goto out;
 	}

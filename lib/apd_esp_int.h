@@ -17,6 +17,9 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 
+/* SQL: leave out the sources that repeat an earlier one byte for byte (temp.esp_dup). */
+#define NOT_DUP(col) " AND " col " NOT IN (SELECT id FROM temp.esp_dup)"
+
 enum esp_ph { PH_DEVPREP, PH_DEVSETUP, PH_ACCTSETUP, PH_NOTINESP, PH__N };
 
 struct when {
