@@ -1321,6 +1321,10 @@ esp_overall(struct model *M, const struct vec *phases, struct dep *d)
 		const struct phase_row *r = VEC_AT(*phases, struct phase_row, i);
 		const char *o = r->outcome;
 		bool ok;
+		/* with flows (pre-provisioning) the ESP the user saw is the last flow's */
+		if (r->flow && phases->n > 0 &&
+		    r->flow != VEC_AT(*phases, struct phase_row, phases->n - 1)->flow)
+			continue;
 		if (r->has_start || strcmp(o, "unknown") != 0)
 			any = true;
 		if (strcmp(o, "succeeded") != 0 && strcmp(o, "skipped") != 0)
