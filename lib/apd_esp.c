@@ -1528,7 +1528,6 @@ apd_esp_derive(sqlite3 *db, struct apd_error *err)
 	esp_vec_init(&c.scripts, sizeof(struct script));
 	esp_vec_init(&c.obs, sizeof(struct esp_obs));
 	esp_vec_init(&c.tctx, sizeof(struct tctx));
-	esp_vec_init(&c.agent, sizeof(struct when));
 	esp_vec_init(&M.ev, sizeof(struct evx));
 	esp_vec_init(&M.snaps, sizeof(struct snap));
 	esp_vec_init(&M.pending, sizeof(char *));
@@ -1618,8 +1617,10 @@ apd_esp_derive(sqlite3 *db, struct apd_error *err)
 	if (!preprov)
 		gap_note(&phases, &d);
 	blocking(&c, &M, &phases, &d);
-	if (c.rc == APD_OK)
-		deployment_write(&c, &M, &d);
+	if (c.rc == APD_OK && deployment_write(&c, &M, &d) == APD_OK &&
+	    sqlite3_exec(db, "CREATE INDEX app_event_app ON app_event(app_id)", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		esp_fail(&c, "app_event index");
 out:
 	sqlite3_finalize(c.ins_ev);
 	apd_esp_lines_free(c.lines);
@@ -1628,7 +1629,6 @@ out:
 	esp_vec_done(&c.scripts);
 	esp_vec_done(&c.obs);
 	esp_vec_done(&c.tctx);
-	esp_vec_done(&c.agent);
 	esp_vec_done(&M.ev);
 	esp_vec_done(&M.snaps);
 	for (i = 0; i < M.pending.n; i++)

@@ -703,6 +703,8 @@ struct fold {
 	bool not_applicable, detected_after, detect_after_seen, exit_ok;
 	int64_t exit_code, hresult, err_code, create_code;
 	int log_state;           /* last ESP state from the logs (IME) */
+	struct when log_t;
+	bool has_log_t;
 	int utc_state;           /* last ESP state from snapshots and events */
 	int enf;                 /* last EnforcementState from the logs, -1 */
 	char detection[24];
@@ -710,6 +712,14 @@ struct fold {
 	int store_snap;
 	int64_t dl_total;
 };
+
+static bool
+esp_when_earlier(const struct when *a, const struct when *b)
+{
+	bool ok;
+
+	return esp_when_cmp(a, b, &ok) < 0 && ok;
+}
 
 static void
 fold_init(struct fold *f)
@@ -736,7 +746,7 @@ static void
 fold_row(struct fold *f, const char *kind, bool has_value, int64_t value, const char *detail,
     const struct when *t, bool has_t, char src)
 {
-	if (has_t && !f->has_first) {
+	if (has_t && src != 'r' && (!f->has_first || esp_when_earlier(t, &f->first_seen))) {
 		f->first_seen = *t;
 		f->has_first = true;
 	}
@@ -744,6 +754,10 @@ fold_row(struct fold *f, const char *kind, bool has_value, int64_t value, const 
 		int st = has_value ? (int)value : state_code(detail);
 		if (src == 'l') {
 			f->log_state = st;
+			if (has_t) {
+				f->log_t = *t;
+				f->has_log_t = true;
+			}
 			if (st == 2 && !f->has_esp_start && has_t) {
 				f->esp_start = *t;
 				f->has_esp_start = true;
@@ -755,8 +769,6 @@ fold_row(struct fold *f, const char *kind, bool has_value, int64_t value, const 
 		} else {
 			f->utc_state = st;
 		}
-	} else if (strcmp(kind, "esp-tracking") == 0 && has_value) {
-		f->log_state = (int)value;   /* a poll of the tracking state: no start or end */
 	} else if (strcmp(kind, "download-start") == 0 ||
 	    (strcmp(kind, "download-progress") == 0 && has_value && value == 0)) {
 		if (!f->has_dl_start && has_t) {
@@ -917,7 +929,14 @@ write_app(struct esp_ctx *c, sqlite3_stmt *ins, struct app *a, struct fold *f,
 	char fbuf[256], hx[16];
 	int64_t fcode = 0;
 	bool has_fcode = false;
-	int state = a->esp_final ? a->esp_final : f->utc_state ? f->utc_state : f->log_state;
+	int state;
+	bool ok;
+
+	/* IME's latest poll of the tracking state, if it is newer than its last transition */
+	if (a->has_poll && (!f->log_state || !f->has_log_t ||
+	    esp_when_cmp(&a->poll_t, &f->log_t, &ok) > 0 || !ok))
+		f->log_state = a->poll_state;
+	state = a->esp_final ? a->esp_final : f->utc_state ? f->utc_state : f->log_state;
 	int enf = a->has_reg_enf ? a->reg_enf : f->enf;
 	int ph = app_phase(c, a, f);
 	int64_t hr = 0;
@@ -1108,13 +1127,12 @@ esp_apps_write(struct esp_ctx *c, const struct vec *phases)
 		fold_init(&folds[i]);
 		folds[i].dl_total = esp_app(c, (int)i)->has_size ? esp_app(c, (int)i)->size : 0;
 	}
-	if (sqlite3_prepare_v2(c->db, "SELECT a.app_id, a.kind, a.value, a.detail, a.ts_utc, "
-	    "a.ts_local, a.event_id, CASE WHEN a.reg_val_id IS NOT NULL THEN 'r' "
-	    "WHEN s.kind = 'cmtrace' THEN 'l' ELSE 'e' END "
-	    "FROM app_event a LEFT JOIN event e ON e.id = a.event_id "
-	    "LEFT JOIN source s ON s.id = e.source_id ORDER BY a.app_id, "
-	    "COALESCE(a.ts_utc, CAST(ROUND((julianday(a.ts_local) - 2440587.5) * 86400000000.0) "
-	    "AS INTEGER)), a.id", -1, &q, NULL) != SQLITE_OK) {
+	/* registry values ('r'); logs, which keep the wall clock ('l'); event records ('e').
+	   Within one app the rows of one kind of source share a clock. */
+	if (sqlite3_prepare_v2(c->db, "SELECT app_id, kind, value, detail, ts_utc, ts_local, "
+	    "event_id, CASE WHEN reg_val_id IS NOT NULL THEN 'r' WHEN ts_local IS NOT NULL THEN 'l' "
+	    "ELSE 'e' END FROM app_event ORDER BY app_id, ts_utc IS NULL, ts_utc, ts_local, id",
+	    -1, &q, NULL) != SQLITE_OK) {
 		free(folds);
 		return esp_fail(c, "app_event read");
 	}

@@ -27,9 +27,12 @@ thread_ctx(struct esp_ctx *c, const struct row *r)
 	struct tctx *x;
 	size_t i;
 
-	for (i = 0; i < c->tctx.n; i++) {
+	/* rows come log by log: the latest entries answer almost every call */
+	for (i = c->tctx.n; i-- > 0; ) {
 		x = VEC_AT(c->tctx, struct tctx, i);
-		if (x->source == r->source && strcmp(x->thread, r->thread) == 0)
+		if (x->source != r->source)
+			break;
+		if (strcmp(x->thread, r->thread) == 0)
 			return x;
 	}
 	x = esp_vec_push(c, &c->tctx);
@@ -207,6 +210,44 @@ ev(struct esp_ctx *c, int app, const struct row *r, const char *kind, bool has_v
 	esp_app_event(c, app, &r->t, true, kind, has_value, value, detail, 0);
 }
 
+/*
+ * A poll of an app's ESP tracking state (IME checks every few minutes).  The
+ * latest poll is kept on the app; app_event gets a state the first time it is
+ * polled, and polls that repeat what IME last logged add nothing.
+ */
+static void
+poll(struct esp_ctx *c, int a, const struct row *r, int state, const char *detail)
+{
+	static const char *const st[] = { "", "NotInstalled", "InProgress", "Completed", "Error" };
+	struct app *x = esp_app(c, a);
+	bool ok;
+
+	if (state < 1 || state > 4)
+		return;
+	if (!x->has_poll || esp_when_cmp(&r->t, &x->poll_t, &ok) >= 0 || !ok) {
+		x->poll_state = state;
+		x->poll_t = r->t;
+		x->has_poll = true;
+	}
+	if (state == x->last_track || (x->polls_logged & (1u << state)))
+		return;
+	x->last_track = state;
+	x->polls_logged |= 1u << state;
+	ev(c, a, r, "esp-tracking", true, state, detail ? detail : st[state]);
+}
+
+/* A detection result; the same result again (each check-in) is not repeated. */
+static void
+detection(struct esp_ctx *c, int a, const struct row *r, const char *state)
+{
+	struct app *x = esp_app(c, a);
+
+	if (strcmp(x->last_detection, state) == 0)
+		return;
+	snprintf(x->last_detection, sizeof(x->last_detection), "%s", state);
+	ev(c, a, r, "detection", false, 0, state);
+}
+
 static void
 set_script_start(struct script *s, const struct row *r)
 {
@@ -263,34 +304,31 @@ handle(struct esp_ctx *c, const struct apd_esp_match *m, const struct row *r)
 				esp_app(c, a)->ime_phase = PH_DEVSETUP;
 			esp_app(c, a)->target |= 2;
 		}
-		if (esp_parse_i64(f[ESPF_STATE], &v) && v != esp_app(c, a)->last_track) {
-			static const char *const st[] = { "", "NotInstalled", "InProgress", "Completed",
-				"Error" };
-			esp_app(c, a)->last_track = (int)v;
-			/* a poll, not a transition: kept as evidence, not as an esp-state change */
-			ev(c, a, r, "esp-tracking", true, v, v >= 1 && v <= 4 ? st[v] : NULL);
-		}
+		if (esp_parse_i64(f[ESPF_STATE], &v))
+			poll(c, a, r, (int)v, NULL);
 		break;
 	case ESPL_ESP_DEVICE_DONE: {
 		size_t i;
 		for (i = 0; i < c->apps.n; i++) {
 			struct app *x = esp_app(c, (int)i);
-			if (x->tracked && x->kind == AK_WIN32 && x->last_track != 3 &&
-			    (x->ime_phase == PH_DEVSETUP || x->reg_phase == PH_DEVSETUP)) {
-				x->last_track = 3;
-				ev(c, (int)i, r, "esp-tracking", true, 3,
-				    "Completed (all apps completed for device)");
-			}
+			if (x->tracked && x->kind == AK_WIN32 &&
+			    (x->ime_phase == PH_DEVSETUP || x->reg_phase == PH_DEVSETUP))
+				poll(c, (int)i, r, 3, "Completed (all apps completed for device)");
 		}
 		break;
 	}
 	case ESPL_ESP_UPDATE: {
+		static const char *const st[] = { "NotInstalled", "InProgress", "Completed", "Error" };
 		char detail[64];
+		int k;
 		if ((a = app_of(c, m, r, false)) < 0)
 			break;
 		esp_app(c, a)->tracked = true;
 		esp_app_name(c, a, f[ESPF_NAME], 4, "IME log");
 		snprintf(detail, sizeof(detail), "%.*s", (int)f[ESPF_TO].n, f[ESPF_TO].p);
+		for (k = 0; k < 4; k++)   /* a later poll saying the same is no news */
+			if (strcmp(detail, st[k]) == 0)
+				esp_app(c, a)->last_track = k + 1;
 		ev(c, a, r, "esp-state", false, 0, detail);
 		break;
 	}
@@ -300,12 +338,6 @@ handle(struct esp_ctx *c, const struct apd_esp_match *m, const struct row *r)
 			c->apv2_event = r->t.event_id;
 		}
 		break;
-	case ESPL_AGENT_START: {
-		struct when *w = esp_vec_push(c, &c->agent);
-		if (w)
-			*w = r->t;
-		break;
-	}
 	case ESPL_AGENT_VERSION:
 		snprintf(c->ime_version, sizeof(c->ime_version), "%.*s", (int)f[ESPF_VALUE].n,
 		    f[ESPF_VALUE].p);
@@ -326,13 +358,12 @@ handle(struct esp_ctx *c, const struct apd_esp_match *m, const struct row *r)
 		if ((a = app_of(c, m, r, true)) < 0)
 			break;
 		snprintf(st, sizeof(st), "%.*s", (int)f[ESPF_STATE].n, f[ESPF_STATE].p);
-		ev(c, a, r, "detection", false, 0, st);
+		detection(c, a, r, st);
 		break;
 	}
 	case ESPL_DETECTION_RULE:
 		if ((a = app_of(c, m, r, false)) >= 0)
-			ev(c, a, r, "detection", false, 0,
-			    f[ESPF_VALUE].p[0] == 'T' ? "Detected" : "NotDetected");
+			detection(c, a, r, f[ESPF_VALUE].p[0] == 'T' ? "Detected" : "NotDetected");
 		break;
 	case ESPL_APPLICABILITY: {
 		char st[32];
@@ -440,6 +471,8 @@ handle(struct esp_ctx *c, const struct apd_esp_match *m, const struct row *r)
 		char detail[32];
 		if ((a = app_of(c, m, r, false)) < 0)
 			break;
+		esp_app(c, a)->grs_noted = false;
+		esp_app(c, a)->last_detection[0] = '\0';   /* the detection after it counts */
 		snprintf(detail, sizeof(detail), "%.*s session", (int)f[ESPF_VALUE].n, f[ESPF_VALUE].p);
 		ev(c, a, r, "install-start", false, 0, detail);
 		break;
@@ -531,8 +564,10 @@ handle(struct esp_ctx *c, const struct apd_esp_match *m, const struct row *r)
 		break;
 	}
 	case ESPL_GRS:
-		if ((a = app_of(c, m, r, false)) >= 0)
+		if ((a = app_of(c, m, r, false)) >= 0 && !esp_app(c, a)->grs_noted) {
+			esp_app(c, a)->grs_noted = true;   /* each check-in repeats it */
 			ev(c, a, r, "grs", false, 0, "in GRS (retry later)");
+		}
 		break;
 	case ESPL_UNMAPPED_EXIT:
 		if ((a = app_of(c, m, r, false)) >= 0 && esp_parse_i64(f[ESPF_CODE], &v))
@@ -637,8 +672,6 @@ handle(struct esp_ctx *c, const struct apd_esp_match *m, const struct row *r)
 		json_object_put(o);
 		break;
 	}
-	case ESPL_ESP_PROVISIONING:
-	case ESPL_AGENT_STOP:
 	case ESPL__N:
 		break;
 	}
@@ -681,14 +714,19 @@ esp_ime_scan(struct esp_ctx *c)
 		const char *msg = (const char *)sqlite3_column_text(q, 6);
 		size_t len = (size_t)sqlite3_column_bytes(q, 6);
 		struct row r;
+		bool timed = false;
 
-		esp_when_row(&r.t, q, 4, 5, sqlite3_column_int64(q, 0));
 		r.source = sqlite3_column_int64(q, 2);
 		r.thread = (const char *)sqlite3_column_text(q, 3);
 		for (i = 0; i < n; i++) {
 			struct apd_esp_match m;
-			if ((mask >> i & 1) && apd_esp_lines_match(c->lines, i, msg, len, &m))
-				handle(c, &m, &r);
+			if (!(mask >> i & 1) || !apd_esp_lines_match(c->lines, i, msg, len, &m))
+				continue;
+			if (!timed) {   /* most candidates match nothing: read the time only now */
+				esp_when_row(&r.t, q, 4, 5, sqlite3_column_int64(q, 0));
+				timed = true;
+			}
+			handle(c, &m, &r);
 		}
 	}
 	rc = c->rc;

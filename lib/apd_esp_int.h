@@ -51,7 +51,12 @@ struct app {
 	int reg_phase;               /* phase from the tracking key (Device or <SID>), -1 */
 	int ime_phase;               /* phase from IME "DEVICE:/USER: got trackingApp", -1 */
 	int esp_final;               /* registry Tracking\...\InstallationState 1-4, 0 none */
-	int last_track;              /* last IME "install: N" logged (to log changes only) */
+	int last_track;              /* last ESP state IME logged (polls repeating it are no news) */
+	unsigned polls_logged;       /* bit n: a poll with state n is in app_event */
+	int poll_state;              /* the latest poll of the tracking state ("install: N") */
+	struct when poll_t;
+	bool has_poll, grs_noted;    /* grs_noted: GRS logged since the last install start */
+	char last_detection[24];     /* the last detection state put in app_event */
 	bool has_reg_enf, has_reg_comp, has_reg_exit, has_reg_err, has_msi, has_size, has_do;
 	int reg_enf, reg_comp;       /* IME registry EnforcementState, ComplianceState */
 	int64_t reg_exit, reg_err;   /* IME registry ExitCode, ErrorCode */
@@ -96,7 +101,6 @@ struct esp_ctx {
 	struct vec scripts;          /* struct script */
 	struct vec obs;              /* struct esp_obs from the IME logs */
 	struct vec tctx;             /* struct tctx */
-	struct vec agent;            /* struct when: agent starts (IME restarts) */
 	bool zone_known;             /* local times were converted to UTC */
 	bool apv2;                   /* IME said the device is in APv2 mode */
 	int64_t apv2_event;

@@ -17,10 +17,7 @@
 static const char *const kind_names[ESPL__N] = {
 	[ESPL_ESP_PHASE] = "esp-phase", [ESPL_ESP_LOCKIN] = "esp-lockin",
 	[ESPL_ESP_TRACKING] = "esp-tracking", [ESPL_ESP_DEVICE_DONE] = "esp-device-done",
-	[ESPL_ESP_UPDATE] = "esp-update",
-	[ESPL_ESP_PROVISIONING] = "esp-provisioning", [ESPL_APV2] = "apv2",
-	[ESPL_AGENT_START] = "agent-start", [ESPL_AGENT_STOP] = "agent-stop",
-	[ESPL_AGENT_VERSION] = "agent-version", [ESPL_POLICIES] = "policies",
+	[ESPL_ESP_UPDATE] = "esp-update", [ESPL_APV2] = "apv2", [ESPL_AGENT_VERSION] = "agent-version", [ESPL_POLICIES] = "policies",
 	[ESPL_APP_CONTEXT] = "app-context", [ESPL_INTENT] = "intent", [ESPL_DETECTION] = "detection",
 	[ESPL_DETECTION_RULE] = "detection-rule", [ESPL_APPLICABILITY] = "applicability",
 	[ESPL_DOWNLOAD_START] = "download-start", [ESPL_DOWNLOAD_PROGRESS] = "download-progress",

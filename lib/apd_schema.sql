@@ -236,7 +236,7 @@ CREATE TABLE app_event (
   event_id    INTEGER REFERENCES event(id),
   reg_val_id  INTEGER REFERENCES reg_val(id)
 );
-CREATE INDEX app_event_app ON app_event(app_id);
+-- index app_event_app ON app_event(app_id) is built by the model once its rows are in
 
 CREATE TABLE script (
   id          TEXT PRIMARY KEY COLLATE NOCASE,
