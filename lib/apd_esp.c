@@ -806,11 +806,17 @@ compute_phase(struct esp_ctx *c, struct model *M, const struct window *w, bool l
 			set_outcome(r, "succeeded", "registry HasProvisioningCompleted 1");
 	}
 	if (start.set && ph != PH_DEVPREP) {
-		/* IME saw the next phase (or the end of the ESP) after this one */
+		/* a tracked app reached Error (logs, snapshots, events): the ESP stops there, unless
+		   IME saw the next phase (or the end of the ESP) after it (a retry got through) */
 		const struct esp_obs *next = ph == PH_DEVSETUP ? first_obs(c, w, PH_ACCTSETUP, &start.t)
 		    : NULL;
+		struct pick err = { 0 };
+		bool ok;
 		if (next == NULL)
 			next = first_obs(c, w, PH_NOTINESP, &start.t);
+		error_time(c, w, ph, &err);
+		if (err.set && (next == NULL || esp_when_cmp(&next->t, &err.t, &ok) <= 0 || !ok))
+			set_outcome(r, "failed", "a tracked app reached Error");
 		if (next)
 			set_outcome(r, "succeeded", ph == PH_DEVSETUP ? "IME: AccountSetup or NotInEsp next" :
 			    "IME: NotInEsp next");

@@ -618,6 +618,78 @@ START_TEST(test_events_only)
 }
 END_TEST
 
+static void
+cm(FILE *f, const char *msg, const char *time, int thread)
+{
+	fprintf(f, "<![LOG[%s]LOG]!><time=\"%s\" date=\"11-4-2025\" component=\"IntuneManagementExtension\" "
+	    "context=\"\" type=\"1\" thread=\"%d\" file=\"\">\r\n", msg, time, thread);
+}
+
+/*
+ * Only IME logs: the ESP phase lines, then a tracked app that reaches Error.
+ * The device phase fails there; a second app still installing is not the
+ * blocking one.  With the next phase seen after an Error (a retry got
+ * through), the phase succeeded instead.
+ */
+START_TEST(test_ime_only_failure)
+{
+	static const char *const P = "[Win32App][EspHelper][CheckEspPhase] In EspPhase: DeviceSetup";
+	FILE *f;
+
+	ck_assert_int_eq(mkdir(apd_test_tpath("in"), 0755), 0);
+	f = fopen(apd_test_tpath("in/IntuneManagementExtension.log"), "wb");
+	ck_assert_ptr_nonnull(f);
+	cm(f, P, "10:00:00.0000000", 11);
+	cm(f, "Get policies = [{\"Id\":\"11111111-2222-4333-8444-555555555555\",\"Name\":\"Contoso Agent\","
+	    "\"Version\":2,\"Intent\":3,\"TargetType\":2},{\"Id\":\"66666666-7777-4888-9999-aaaaaaaaaaaa\","
+	    "\"Name\":\"Contoso Big Suite\",\"Version\":1,\"Intent\":3,\"TargetType\":2}]", "10:00:01.0000000", 12);
+	ck_assert_int_eq(fclose(f), 0);
+	f = fopen(apd_test_tpath("in/AppWorkload.log"), "wb");
+	ck_assert_ptr_nonnull(f);
+	cm(f, "[Win32App][ESPAppLockInProcessor] Found 2 apps which need to be installed for current phase of "
+	    "ESP. AppIds: 11111111-2222-4333-8444-555555555555, 66666666-7777-4888-9999-aaaaaaaaaaaa",
+	    "10:00:05.0000000", 8);
+	cm(f, "[Win32App][V3Processor] Processing subgraph with app ids: 66666666-7777-4888-9999-aaaaaaaaaaaa",
+	    "10:00:06.0000000", 9);
+	cm(f, "[Win32App][EspManager] Updating ESP tracked install status from NotInstalled to InProgress for "
+	    "application 66666666-7777-4888-9999-aaaaaaaaaaaa.", "10:00:07.0000000", 9);
+	cm(f, "[Win32App][V3Processor] Processing subgraph with app ids: 11111111-2222-4333-8444-555555555555",
+	    "10:01:00.0000000", 8);
+	cm(f, "[Win32App][EspManager] Updating ESP tracked install status from NotInstalled to InProgress for "
+	    "application 11111111-2222-4333-8444-555555555555.", "10:01:02.0000000", 8);
+	cm(f, "[Win32App] Launch Win32AppInstaller in machine session", "10:01:03.0000000", 8);
+	cm(f, "[Win32App] Installation is done, collecting result", "10:02:03.5000000", 8);
+	cm(f, "[Win32App] lpExitCode 1618", "10:02:03.5000000", 8);
+	cm(f, "[Win32App] lpExitCode is defined as Failed", "10:02:03.6000000", 8);
+	cm(f, "[Win32App][EspManager] Updating ESP tracked install status from InProgress to Error for "
+	    "application 11111111-2222-4333-8444-555555555555.", "10:02:04.0000000", 8);
+	ck_assert_int_eq(fclose(f), 0);
+	{
+		sqlite3 *db = index_with(apd_test_tpath("in"), NULL, 0);
+		CK_STR(db, ph("DeviceSetup", "outcome || '|' || outcome_source || '|' || start_local || '|' || "
+		    "end_local || '|' || duration_s"), "failed|a tracked app reached Error|"
+		    "2025-11-04 10:00:00.0000000|2025-11-04 10:02:04.0000000|124.0");
+		CK_STR(db, "SELECT esp_outcome || '|' || blocking_name || '|' || blocking_reason || '|' || "
+		    "blocking_code_hex FROM deployment", "failed|Contoso Agent|exit code 1618|0x80070652");
+		CK_STR(db, app("66666666-7777-4888-9999-aaaaaaaaaaaa", "outcome || ' ' || esp_state"),
+		    "in-progress InProgress");
+		sqlite3_close(db);
+	}
+	/* a retry got through: IME saw the account phase after the Error */
+	f = fopen(apd_test_tpath("in/IntuneManagementExtension.log"), "ab");
+	ck_assert_ptr_nonnull(f);
+	cm(f, "[Win32App][EspHelper][CheckEspPhase] In EspPhase: AccountSetup. Start the thread to check user "
+	    "token and user SID again if reboot in ESP", "10:20:00.0000000", 11);
+	ck_assert_int_eq(fclose(f), 0);
+	{
+		sqlite3 *db = index_with(apd_test_tpath("in"), NULL, 0);
+		CK_STR(db, ph("DeviceSetup", "outcome || '|' || end_local"),
+		    "succeeded|2025-11-04 10:20:00.0000000");
+		sqlite3_close(db);
+	}
+}
+END_TEST
+
 /* A minimal MdmDiagReport_RegistryDump.reg in a folder, for the scenario rules. */
 static sqlite3 *
 index_regdump(const char *text)
@@ -781,6 +853,7 @@ esp_suite(void)
 	tcase_add_checked_fixture(events, apd_test_tmpdir_setup, apd_test_tmpdir_teardown);
 	tcase_add_test(events, test_preprovisioned_with_events);
 	tcase_add_test(events, test_events_only);
+	tcase_add_test(events, test_ime_only_failure);
 	tcase_add_test(events, test_scenario_self_deploying);
 	tcase_add_test(events, test_scenario_device_preparation);
 	tcase_add_test(events, test_scenario_esp_only);
