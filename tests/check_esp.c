@@ -750,6 +750,65 @@ START_TEST(test_scenario_esp_only)
 }
 END_TEST
 
+/*
+ * Registry only: a LOB MSI that failed (status 60, its LastError), Microsoft 365
+ * Apps through the Office CSP, and a device phase that timed out with every
+ * app done but an expected policy never applied: the policy blocked it.
+ */
+START_TEST(test_registry_office_msi_policy)
+{
+#define EST "[HKEY_LOCAL_MACHINE\\software\\microsoft\\windows\\autopilot\\EnrollmentStatusTracking\\"
+	sqlite3 *db = index_regdump(ENR
+	    "[HKEY_LOCAL_MACHINE\\software\\microsoft\\enterprisedesktopappmanagement\\"
+	    "S-0-0-00-0000000000-0000000000-000000000-000\\MSI\\{2D4F6A8C-0B1D-4E3F-A5C7-E9F1B3D5A7C9}]\r\n"
+	    "    \"Status\"=DWORD:0000003c\r\n    \"LastError\"=DWORD:80070643\r\n"
+	    "    \"CurrentDownloadUrl\"=\"https://fef.msub02.manage.microsoft.com/SideCar/Content/x/ContosoPrinterDrivers.msi\"\r\n\r\n"
+	    "[HKEY_LOCAL_MACHINE\\software\\microsoft\\OfficeCSP\\5b1d3f5a-7c9e-4b1d-8f3a-5c7e9b1d3f5a]\r\n"
+	    "    \"FinalStatus\"=DWORD:00000000\r\n\r\n"
+	    "[HKEY_LOCAL_MACHINE\\software\\microsoft\\provisioning\\AutopilotSettings]\r\n"
+	    "    \"DeviceSetupCategory.Status\"=\"{\"categoryState\":\"failed\",\"subcategoryStates\":"
+	    "{\"DeviceSetup.SecurityPoliciesSubcategory\":\"timedOut\",\"DeviceSetup.AppsSubcategory\":"
+	    "\"succeeded\"}}\"\r\n\r\n"
+	    EST "ESPTrackingInfo\\Diagnostics\\ExpectedPolicies\\2025-11-05T09:00:00.000Z]\r\n"
+	    "    \"./Vendor/MSFT/Policy/Config/Update/DeferFeatureUpdatesPeriodInDays\"=DWORD:00000000\r\n\r\n"
+	    EST "ESPTrackingInfo\\Diagnostics\\ExpectedMSIAppPackages\\2025-11-05T09:00:00.000Z]\r\n"
+	    "    \"./Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/%7B2D4F6A8C-0B1D-4E3F-A5C7-E9F1B3D5A7C9%7D/Status\"=DWORD:0000003c\r\n\r\n");
+#undef EST
+
+	CK_STR(db, "SELECT kind || '|' || name || '|' || outcome || '|' || failure || '|' || "
+	    "failure_code_hex || '|' || phase FROM app WHERE kind = 'msi'",
+	    "msi|ContosoPrinterDrivers.msi|failed|enforcement failed (MSI status 60)|0x80070643|DeviceSetup");
+	CK_STR(db, "SELECT kind || '|' || name || '|' || outcome FROM app WHERE kind = 'office'",
+	    "office|Microsoft 365 Apps (Office CSP)|installed");
+	CK_STR(db, ph("DeviceSetup", "outcome || ' ' || start_utc"), "timed-out 1762333200000000");
+	/* the failed MSI is a tracked app of the phase: it comes first */
+	CK_STR(db, "SELECT blocking_kind || '|' || blocking_name || '|' || blocking_code_hex FROM deployment",
+	    "app|ContosoPrinterDrivers.msi|0x80070643");
+	sqlite3_close(db);
+}
+END_TEST
+
+/* The same without the MSI: the policy that never applied held the ESP. */
+START_TEST(test_registry_policy_blocks)
+{
+	sqlite3 *db = index_regdump(ENR
+	    "[HKEY_LOCAL_MACHINE\\software\\microsoft\\provisioning\\AutopilotSettings]\r\n"
+	    "    \"DeviceSetupCategory.Status\"=\"{\"categoryState\":\"failed\",\"subcategoryStates\":"
+	    "{\"DeviceSetup.SecurityPoliciesSubcategory\":\"timedOut\"}}\"\r\n\r\n"
+	    "[HKEY_LOCAL_MACHINE\\software\\microsoft\\windows\\autopilot\\EnrollmentStatusTracking\\"
+	    "ESPTrackingInfo\\Diagnostics\\ExpectedPolicies\\2025-11-05T09:00:00.000Z]\r\n"
+	    "    \"./Vendor/MSFT/Policy/Config/Update/DeferFeatureUpdatesPeriodInDays\"=DWORD:00000000\r\n\r\n");
+
+	CK_STR(db, "SELECT esp_outcome || '|' || blocking_kind || '|' || blocking_id || '|' || blocking_phase "
+	    "|| '|' || blocking_reason FROM deployment", "timed-out|policy|./Vendor/MSFT/Policy/Config/"
+	    "Update/DeferFeatureUpdatesPeriodInDays|DeviceSetup|expected policy not applied in the last ESP "
+	    "snapshot");
+	CK_STR(db, ph("DeviceSetup", "end_source || ' ' || CAST(duration_s AS INTEGER)"),
+	    "start + ESP timeout (SyncFailureTimeout) 3600");
+	sqlite3_close(db);
+}
+END_TEST
+
 /* ---- the corpus: real IME logs (numbers only; no identifier is quoted) ------- */
 
 static sqlite3 *
@@ -857,6 +916,8 @@ esp_suite(void)
 	tcase_add_test(events, test_scenario_self_deploying);
 	tcase_add_test(events, test_scenario_device_preparation);
 	tcase_add_test(events, test_scenario_esp_only);
+	tcase_add_test(events, test_registry_office_msi_policy);
+	tcase_add_test(events, test_registry_policy_blocks);
 	tcase_add_checked_fixture(corpus, apd_test_tmpdir_setup, apd_test_tmpdir_teardown);
 	tcase_add_test(corpus, test_corpus_ime_esp_finished);
 	tcase_add_test(corpus, test_corpus_ime_esp_in_progress);
