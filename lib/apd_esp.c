@@ -1523,7 +1523,6 @@ apd_esp_derive(sqlite3 *db, struct apd_error *err)
 	const struct evx *wg_end;
 	bool preprov = false;
 	size_t i;
-	char *t;
 
 	memset(&c, 0, sizeof(c));
 	memset(&M, 0, sizeof(M));
@@ -1562,9 +1561,6 @@ apd_esp_derive(sqlite3 *db, struct apd_error *err)
 		esp_fail(&c, "duplicates");
 		goto out;
 	}
-	t = fact(&c, "time.zone_source");
-	c.zone_known = t && strcmp(t, "registry") == 0;
-	free(t);
 
 	/* 1-2: apps, scripts, events */
 	if (esp_apps_from_registry(&c) != APD_OK || esp_scripts_from_registry(&c) != APD_OK ||
@@ -1623,6 +1619,18 @@ apd_esp_derive(sqlite3 *db, struct apd_error *err)
 	if (!preprov)
 		gap_note(&phases, &d);
 	blocking(&c, &M, &phases, &d);
+	if (c.rc == APD_OK && c.ime_version[0]) {   /* the newest agent version the logs name */
+		sqlite3_stmt *s;
+		if (sqlite3_prepare_v2(db, "INSERT INTO fact(name, value) VALUES ('ime.version', ?1)", -1,
+		    &s, NULL) != SQLITE_OK) {
+			esp_fail(&c, "fact");
+			goto out;
+		}
+		sqlite3_bind_text(s, 1, c.ime_version, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			esp_fail(&c, "fact");
+		sqlite3_finalize(s);
+	}
 	if (c.rc == APD_OK && deployment_write(&c, &M, &d) == APD_OK &&
 	    sqlite3_exec(db, "CREATE INDEX app_event_app ON app_event(app_id)", NULL, NULL, NULL) !=
 	    SQLITE_OK)

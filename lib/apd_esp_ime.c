@@ -248,6 +248,25 @@ detection(struct esp_ctx *c, int a, const struct row *r, const char *state)
 	ev(c, a, r, "detection", false, 0, state);
 }
 
+/* Dotted versions, numerically: "1.101.1.0" is newer than "1.97.104.0". */
+static bool
+version_newer(const char *a, const char *b)
+{
+	while (*a || *b) {
+		char *ea, *eb;
+		unsigned long x = strtoul(a, &ea, 10), y = strtoul(b, &eb, 10);
+		if (x != y)
+			return x > y;
+		a = ea;
+		b = eb;
+		a += *a == '.';
+		b += *b == '.';
+		if ((*a && (*a < '0' || *a > '9')) || (*b && (*b < '0' || *b > '9')))
+			break;
+	}
+	return false;
+}
+
 static void
 set_script_start(struct script *s, const struct row *r)
 {
@@ -338,10 +357,13 @@ handle(struct esp_ctx *c, const struct apd_esp_match *m, const struct row *r)
 			c->apv2_event = r->t.event_id;
 		}
 		break;
-	case ESPL_AGENT_VERSION:
-		snprintf(c->ime_version, sizeof(c->ime_version), "%.*s", (int)f[ESPF_VALUE].n,
-		    f[ESPF_VALUE].p);
+	case ESPL_AGENT_VERSION: {
+		char ver[32];
+		snprintf(ver, sizeof(ver), "%.*s", (int)f[ESPF_VALUE].n, f[ESPF_VALUE].p);
+		if (version_newer(ver, c->ime_version))
+			memcpy(c->ime_version, ver, sizeof(ver));
 		break;
+	}
 	case ESPL_POLICIES:
 		policies(c, f[ESPF_JSON]);
 		break;

@@ -101,10 +101,9 @@ struct esp_ctx {
 	struct vec scripts;          /* struct script */
 	struct vec obs;              /* struct esp_obs from the IME logs */
 	struct vec tctx;             /* struct tctx */
-	bool zone_known;             /* local times were converted to UTC */
 	bool apv2;                   /* IME said the device is in APv2 mode */
 	int64_t apv2_event;
-	char ime_version[32];
+	char ime_version[32];        /* "Agent version is: …", the newest seen */
 	int rc;                      /* first fatal error */
 };
 

@@ -297,6 +297,7 @@ START_TEST(test_sample_esp_app_failure)
 	sqlite3 *db = index_sample("samples/mdmdiag-esp-app-failure.cab");
 
 	CK_STR(db, "SELECT count(*) FROM meta WHERE key = 'model.error'", "0");
+	CK_STR(db, "SELECT group_concat(value) FROM fact WHERE name = 'ime.version'", "1.93.102.0");
 	CK_STR(db, "SELECT scenario || '|' || join_method || '|' || profile_name || '|' || "
 	    "tenant_domain || '|' || profile_source FROM deployment", "user-driven-entra|entra|"
 	    "Contoso User-Driven Entra Join|contoso.onmicrosoft.com|AutopilotDDSZTDFile.json");
