@@ -308,6 +308,168 @@ print_key_facts(sqlite3 *db)
 	sqlite3_finalize(s);
 }
 
+/* ---- the deployment model (docs/esp.md) ---- */
+
+static const char *
+scenario_text(const char *s)
+{
+	static const char *const map[][2] = {
+		{ "user-driven-entra", "user-driven, Microsoft Entra join" },
+		{ "user-driven-hybrid", "user-driven, Microsoft Entra hybrid join" },
+		{ "self-deploying", "self-deploying" },
+		{ "pre-provisioned", "pre-provisioned" },
+		{ "device-preparation", "Autopilot device preparation (v2)" },
+		{ "esp-only", "ESP without an Autopilot profile" },
+		{ "none", "no Autopilot profile applied" },
+		{ "unknown", "not determined" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i][0], s) == 0)
+			return map[i][1];
+	return s;
+}
+
+/* 9m57s, 1h00m, 41s */
+static const char *
+fmt_duration(char *buf, size_t n, double secs)
+{
+	long v = (long)(secs + 0.5);
+
+	if (v >= 3600)
+		snprintf(buf, n, "%ldh%02ldm", v / 3600, v / 60 % 60);
+	else if (v >= 60)
+		snprintf(buf, n, "%ldm%02lds", v / 60, v % 60);
+	else
+		snprintf(buf, n, "%lds", v);
+	return buf;
+}
+
+/* "timed-out" -> "timed out" */
+static const char *
+words(char *buf, size_t n, const char *s)
+{
+	size_t i;
+
+	snprintf(buf, n, "%s", s);
+	for (i = 0; buf[i]; i++)
+		if (buf[i] == '-')
+			buf[i] = ' ';
+	return buf;
+}
+
+static void
+print_esp(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	char buf[64], label[64];
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'model.error'", -1, &s, NULL) ==
+	    SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+		printf("\nDeployment model: not built (");
+		fe_safe(stdout, col(s, 0));
+		printf(")\n");
+	}
+	sqlite3_finalize(s);
+	if (sqlite3_prepare_v2(db, "SELECT scenario, coalesce(flow, ''), coalesce(profile_name, ''), "
+	    "coalesce(tenant_domain, tenant_id, ''), esp_outcome, esp_duration_s, esp_timeout_min, "
+	    "esp_device_page, esp_user_page, blocking_kind, coalesce(blocking_name, ''), "
+	    "coalesce(blocking_id, ''), blocking_phase, coalesce(blocking_reason, ''), "
+	    "coalesce(blocking_code_hex, '') FROM deployment", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return;
+	}
+	printf("\nDeployment: %s", scenario_text(col(s, 0)));
+	if (*col(s, 1)) {
+		printf(" (");
+		fe_safe(stdout, col(s, 1));
+		printf(" flow)");
+	}
+	if (*col(s, 2)) {
+		printf(", profile \"");
+		fe_safe(stdout, col(s, 2));
+		printf("\"");
+	}
+	if (*col(s, 3)) {
+		printf(" (");
+		fe_safe(stdout, col(s, 3));
+		printf(")");
+	}
+	putchar('\n');
+	{
+		sqlite3_stmt *e;
+		if (sqlite3_prepare_v2(db, "SELECT j.value FROM deployment, json_each(deployment.evidence) j "
+		    "ORDER BY j.key", -1, &e, NULL) == SQLITE_OK) {
+			while (sqlite3_step(e) == SQLITE_ROW) {
+				printf("  evidence: ");
+				fe_safe(stdout, col(e, 0));
+				putchar('\n');
+			}
+		}
+		sqlite3_finalize(e);
+	}
+	printf("ESP: %s", words(buf, sizeof(buf), col(s, 4)));
+	if (sqlite3_column_type(s, 5) != SQLITE_NULL)
+		printf(" after %s", fmt_duration(buf, sizeof(buf), sqlite3_column_double(s, 5)));
+	if (sqlite3_column_type(s, 6) != SQLITE_NULL)
+		printf("; timeout %d min", sqlite3_column_int(s, 6));
+	if (sqlite3_column_type(s, 7) != SQLITE_NULL)
+		printf("; device page %s, user page %s", sqlite3_column_int(s, 7) ? "on" : "off",
+		    sqlite3_column_type(s, 8) == SQLITE_NULL ? "?" : sqlite3_column_int(s, 8) ? "on" :
+		    "off");
+	putchar('\n');
+	if (sqlite3_column_type(s, 9) != SQLITE_NULL) {
+		printf("  Blocking: %s ", col(s, 9));
+		if (*col(s, 10)) {
+			printf("\"");
+			fe_safe(stdout, col(s, 10));
+			printf("\" (");
+			fe_safe(stdout, col(s, 11));
+			printf(")");
+		} else {
+			fe_safe(stdout, col(s, 11));
+		}
+		printf(" in %s: ", col(s, 12));
+		fe_safe(stdout, col(s, 13));
+		if (*col(s, 14))
+			printf(" (%s)", col(s, 14));
+		putchar('\n');
+	}
+	sqlite3_finalize(s);
+
+	if (sqlite3_prepare_v2(db, "SELECT phase, coalesce(flow, ''), "
+	    "CASE WHEN start_utc IS NOT NULL THEN strftime('%Y-%m-%d %H:%M:%SZ', start_utc / 1e6, "
+	    "'unixepoch') WHEN start_local IS NOT NULL THEN substr(start_local, 1, 19) || ' local' "
+	    "ELSE '-' END, duration_s, outcome, apps FROM esp_phase ORDER BY id", -1, &s, NULL) ==
+	    SQLITE_OK) {
+		int first = 1;
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			if (first)
+				printf("  %-30s %-25s %-9s %-12s %s\n", "phase", "start", "duration", "outcome",
+				    "apps");
+			first = 0;
+			snprintf(label, sizeof(label), "%s%s%s%s", col(s, 0), *col(s, 1) ? " (" : "", col(s, 1),
+			    *col(s, 1) ? ")" : "");
+			printf("  %-30s %-25s %-9s %-12s %d\n", label, col(s, 2),
+			    sqlite3_column_type(s, 3) == SQLITE_NULL ? "-" :
+			    fmt_duration(buf, sizeof(buf), sqlite3_column_double(s, 3)), col(s, 4),
+			    sqlite3_column_int(s, 5));
+		}
+	}
+	sqlite3_finalize(s);
+	if (sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM app), (SELECT sum(esp_tracked) FROM app), "
+	    "group_concat(n || ' ' || outcome, ', ') FROM (SELECT outcome, count(*) AS n "
+	    "FROM app GROUP BY outcome ORDER BY n DESC, outcome)",
+	    -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW &&
+	    sqlite3_column_int(s, 0) > 0) {
+		printf("  Apps: %lld (%lld tracked by the ESP): %s   (SELECT * FROM app)\n",
+		    sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), col(s, 2));
+	}
+	sqlite3_finalize(s);
+}
+
 static void
 print_text(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double secs,
     const struct apd_walk_stats *st, const struct report_rules *rr)
@@ -324,6 +486,7 @@ print_text(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double
 	printf(" 'SELECT * FROM timeline ORDER BY ts_sort')\n");
 
 	report_text(db, rr);
+	print_esp(db);
 
 	printf("\nSources by kind:\n  %-18s %6s %10s  %s\n", "kind", "files", "records", "status");
 	if (sqlite3_prepare_v2(db, "SELECT kind, sum(n), sum(records), "
@@ -414,6 +577,81 @@ json_rows(struct apd_jw *w, sqlite3 *db, const char *key, const char *sql,
 	apd_jw_close(w, ']');
 }
 
+#define ISO_UTC(c) "strftime('%Y-%m-%dT%H:%M:%fZ', " c " / 1e6, 'unixepoch')"
+
+/* "esp": the deployment model (docs/esp.md); null when the model is not there. */
+static void
+json_esp(struct apd_jw *w, sqlite3 *db)
+{
+	static const char *const dep_cols[] = { "scenario", "flow", "join_method", "evidence",
+		"tenant_id", "tenant_domain", "profile_name", "profile_source", "oobe_config",
+		"oobe_config_bits", "outcome", "start_utc", "start_local", "end_utc", "end_local",
+		"duration_s", "timeout_min", "device_page", "user_page", "block_flags" };
+	static const char *const blk_cols[] = { "kind", "id", "name", "phase", "reason", "code",
+		"code_hex" };
+	static const char *const ph_cols[] = { "phase", "flow", "start_utc", "start_local",
+		"start_source", "end_utc", "end_local", "end_source", "duration_s", "outcome",
+		"outcome_source", "timeout_min", "apps" };
+	static const char *const app_cols[] = { "id", "kind", "name", "intent", "target",
+		"esp_tracked", "phase", "esp_state", "outcome", "exit_code", "hresult_hex",
+		"enforcement_state", "compliance_state", "detection", "held_esp_s", "download_s",
+		"install_s", "size_bytes", "failure", "failure_code_hex" };
+	sqlite3_stmt *s;
+	int i;
+
+	if (sqlite3_prepare_v2(db, "SELECT scenario, flow, join_method, evidence, tenant_id, "
+	    "tenant_domain, profile_name, profile_source, oobe_config, oobe_config_bits, esp_outcome, "
+	    ISO_UTC("esp_start_utc") ", esp_start_local, " ISO_UTC("esp_end_utc") ", esp_end_local, "
+	    "CAST(round(esp_duration_s) AS INTEGER), esp_timeout_min, esp_device_page, esp_user_page, "
+	    "esp_block_flags, "
+	    "blocking_kind, blocking_id, blocking_name, blocking_phase, blocking_reason, blocking_code, "
+	    "blocking_code_hex FROM deployment", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		apd_jw_raw(w, "esp", APD_SV_LIT("null"));
+		return;
+	}
+	apd_jw_open(w, "esp", '{');
+	for (i = 0; i < 20; i++) {
+		int t = sqlite3_column_type(s, i);
+		if (t == SQLITE_NULL)
+			apd_jw_str(w, dep_cols[i], APD_SV_NULL);
+		else if (i == 3 || i == 9)   /* JSON arrays */
+			apd_jw_raw(w, dep_cols[i], apd_sv_cstr(col(s, i)));
+		else if (t == SQLITE_INTEGER)
+			apd_jw_int(w, dep_cols[i], sqlite3_column_int64(s, i));
+		else
+			apd_jw_str(w, dep_cols[i], apd_sv_cstr(col(s, i)));
+	}
+	if (sqlite3_column_type(s, 20) == SQLITE_NULL) {
+		apd_jw_raw(w, "blocking", APD_SV_LIT("null"));
+	} else {
+		apd_jw_open(w, "blocking", '{');
+		for (i = 0; i < 7; i++) {
+			int t = sqlite3_column_type(s, 20 + i);
+			if (t == SQLITE_NULL)
+				apd_jw_str(w, blk_cols[i], APD_SV_NULL);
+			else if (t == SQLITE_INTEGER)
+				apd_jw_int(w, blk_cols[i], sqlite3_column_int64(s, 20 + i));
+			else
+				apd_jw_str(w, blk_cols[i], apd_sv_cstr(col(s, 20 + i)));
+		}
+		apd_jw_close(w, '}');
+	}
+	sqlite3_finalize(s);
+	json_rows(w, db, "phases", "SELECT phase, flow, " ISO_UTC("start_utc") ", start_local, "
+	    "start_source, " ISO_UTC("end_utc") ", end_local, end_source, "
+	    "CAST(round(duration_s) AS INTEGER), outcome, outcome_source, timeout_min, apps "
+	    "FROM esp_phase ORDER BY id", ph_cols, 13);
+	json_rows(w, db, "apps", "SELECT id, kind, name, intent, target, esp_tracked, phase, esp_state, "
+	    "outcome, exit_code, hresult_hex, enforcement_state, compliance_state, detection, "
+	    "CAST(round(held_esp_s) AS INTEGER), CAST(round(download_s) AS INTEGER), "
+	    "CAST(round(install_s) AS INTEGER), size_bytes, failure, failure_code_hex FROM app "
+	    "ORDER BY esp_tracked DESC, phase, coalesce(install_start_utc, download_start_utc), "
+	    "install_start_local, id", app_cols, 20);
+	apd_jw_close(w, '}');
+}
+
 static int
 print_json(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double secs,
     const struct apd_walk_stats *st, const struct report_rules *rr)
@@ -446,6 +684,7 @@ print_json(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double
 	apd_jw_close(&w, '}');
 	json_rows(&w, db, "gaps", "SELECT item, hresult, hresult_hex, reason, "
 	    "(SELECT path FROM source WHERE id = gap.source_id) FROM gap ORDER BY id", gap_cols, 5);
+	json_esp(&w, db);
 	report_json(&w, db, rr);
 	rc = apd_jw_end(&w);
 	if (rc == APD_OK) {

@@ -1,4 +1,4 @@
--- apd_schema.sql - the apdiag index, schema version 2 (PRAGMA user_version).
+-- apd_schema.sql - the apdiag index, schema version 3 (PRAGMA user_version).
 --
 -- This schema is a public interface: rules, reports and support engineers
 -- query it with SQL.  docs/schema.md documents every table and column;
@@ -156,3 +156,136 @@ SELECT e.id, e.source_id, s.path AS source_path, s.kind AS source_kind, e.seq,
        e.ts_local, e.tz_source, e.level, e.channel, e.provider, e.event_id,
        e.component, e.thread, e.message, e.data
 FROM event e JOIN source s ON s.id = e.source_id;
+
+-- ---- The deployment model (lib/apd_esp.c, docs/esp.md) ----------------------
+-- Derived once after the load from the registry, the logs and the events, so
+-- that rules and reports share it.  Times: *_utc INTEGER µs since 1970 UTC,
+-- *_local TEXT device wall clock; NULL when unknown.  Each start or end
+-- names the evidence it came from (*_source).
+
+CREATE TABLE deployment (
+  id                   INTEGER PRIMARY KEY CHECK (id = 1),
+  scenario             TEXT NOT NULL,        -- user-driven-entra, user-driven-hybrid, self-deploying, pre-provisioned, device-preparation, esp-only, none, unknown
+  flow                 TEXT,                 -- pre-provisioned: technician, user, technician+user
+  join_method          TEXT,                 -- entra, hybrid
+  evidence             TEXT NOT NULL,        -- JSON array: what the scenario rests on
+  tenant_id            TEXT,
+  tenant_domain        TEXT,
+  profile_name         TEXT,
+  profile_source       TEXT,                 -- where the profile fields came from
+  oobe_config          INTEGER,              -- CloudAssignedOobeConfig
+  oobe_config_bits     TEXT,                 -- JSON array of the bits' names
+  forced_enrollment    INTEGER,
+  device_name_template TEXT,
+  ztd_correlation_id   TEXT,
+  policy_download_utc  INTEGER,
+  profile_error        INTEGER,              -- AutopilotDDSZTDFile.json ErrorCode
+  profile_error_reason TEXT,
+  esp_device_page      INTEGER,              -- 1 shown, 0 skipped
+  esp_user_page        INTEGER,
+  esp_timeout_min      INTEGER,
+  esp_block_flags      INTEGER,              -- BlockInStatusPage
+  esp_allow_reset      INTEGER,
+  esp_allow_retry      INTEGER,
+  esp_allow_continue   INTEGER,
+  esp_outcome          TEXT NOT NULL,        -- succeeded, failed, timed-out, in-progress, not-shown, unknown
+  esp_start_utc        INTEGER,
+  esp_start_local      TEXT,
+  esp_end_utc          INTEGER,
+  esp_end_local        TEXT,
+  esp_duration_s       REAL,
+  blocking_kind        TEXT,                 -- app, policy-provider, subcategory, policy
+  blocking_id          TEXT,
+  blocking_name        TEXT,
+  blocking_phase       TEXT,
+  blocking_reason      TEXT,
+  blocking_code        INTEGER,              -- HRESULT, signed 32-bit
+  blocking_code_hex    TEXT
+);
+
+CREATE TABLE esp_phase (
+  id             INTEGER PRIMARY KEY,        -- in order
+  phase          TEXT NOT NULL,              -- DevicePreparation, DeviceSetup, AccountSetup
+  flow           TEXT,                       -- technician or user (pre-provisioning), else NULL
+  start_utc      INTEGER,
+  start_local    TEXT,
+  start_source   TEXT,
+  end_utc        INTEGER,
+  end_local      TEXT,
+  end_source     TEXT,
+  duration_s     REAL,                       -- only when start and end share a clock
+  outcome        TEXT NOT NULL,              -- succeeded, failed, timed-out, in-progress, not-started, skipped, unknown
+  outcome_source TEXT,
+  timeout_min    INTEGER,
+  apps           INTEGER NOT NULL DEFAULT 0, -- tracked apps in this phase
+  detail         TEXT                        -- JSON: subcategory states
+);
+
+CREATE TABLE app (
+  id                   TEXT PRIMARY KEY COLLATE NOCASE, -- Win32 app GUID, MSI ProductCode, package family name, Office CSP id
+  kind                 TEXT NOT NULL,        -- win32, msi, store, office
+  revision             INTEGER,
+  name                 TEXT,
+  name_source          TEXT,
+  intent               TEXT,                 -- required, available, uninstall, not-targeted
+  target               TEXT,                 -- device, user, both
+  esp_tracked          INTEGER NOT NULL,     -- 1 if the ESP waited for it
+  phase                TEXT,                 -- DeviceSetup or AccountSetup
+  esp_state            TEXT,                 -- last ESP tracking state: NotInstalled, InProgress, Completed, Error
+  download_start_utc   INTEGER,
+  download_start_local TEXT,
+  download_end_utc     INTEGER,
+  download_end_local   TEXT,
+  download_s           REAL,
+  size_bytes           INTEGER,
+  do_peer_pct          REAL,                 -- Delivery Optimization: share from peers, percent
+  install_start_utc    INTEGER,
+  install_start_local  TEXT,
+  install_end_utc      INTEGER,
+  install_end_local    TEXT,
+  install_s            REAL,
+  attempts             INTEGER NOT NULL DEFAULT 0,
+  exit_code            INTEGER,
+  hresult              INTEGER,
+  hresult_hex          TEXT,
+  enforcement_state    INTEGER,              -- 1000 success, 2000 in progress, 5000 error, ... (DOMAIN.md 5.4)
+  compliance_state     INTEGER,              -- 1 installed, 2 not installed, 4 error, 5 unknown
+  detection            TEXT,                 -- Detected, NotDetected, ... (last logged)
+  held_esp_s           REAL,                 -- time the ESP waited for it
+  outcome              TEXT NOT NULL,        -- installed, failed, timed-out, in-progress, not-started, not-applicable, unknown
+  failure              TEXT,
+  failure_code         INTEGER,
+  failure_code_hex     TEXT
+);
+
+CREATE TABLE app_event (
+  id          INTEGER PRIMARY KEY,
+  app_id      TEXT NOT NULL COLLATE NOCASE,
+  ts_utc      INTEGER,
+  ts_local    TEXT,
+  kind        TEXT NOT NULL,                 -- docs/esp.md: esp-state, download-start, install-end, ...
+  value       INTEGER,
+  detail      TEXT,
+  event_id    INTEGER REFERENCES event(id),
+  reg_val_id  INTEGER REFERENCES reg_val(id)
+);
+-- index app_event_app ON app_event(app_id) is built by the model once its rows are in
+
+CREATE TABLE script (
+  id          TEXT PRIMARY KEY COLLATE NOCASE,
+  kind        TEXT NOT NULL,                 -- platform, remediation
+  name        TEXT,
+  context     TEXT,                          -- system, user
+  user_id     TEXT,
+  phase       TEXT,
+  start_utc   INTEGER,
+  start_local TEXT,
+  end_utc     INTEGER,
+  end_local   TEXT,
+  duration_s  REAL,
+  runs        INTEGER NOT NULL DEFAULT 0,
+  exit_code   INTEGER,
+  result      TEXT,                          -- Success, Failed, ...
+  error       TEXT,
+  source      TEXT                           -- ime, registry, ime+registry
+);

@@ -4,6 +4,7 @@
  */
 #include "apd_store.h"
 #include "apd_buf.h"
+#include "apd_esp.h"
 #include "apd_fts.h"
 #include "apd_time.h"
 
@@ -575,6 +576,27 @@ apd_store_set_meta(struct apd_store *st, const char *key, const char *value)
 	return step(st, S_META);
 }
 
+/*
+ * The deployment model (apd_esp.c) reads the finished index, full-text
+ * index included.  It is derived data: if it cannot be built the index is
+ * still complete, so its tables stay empty and meta model.error says why.
+ */
+static int
+derive_model(struct apd_store *st)
+{
+	struct apd_error e;
+
+	apd_error_clear(&e);
+	if (exec(st, "SAVEPOINT model"))
+		return APD_FATAL;
+	if (apd_esp_derive(st->db, &e) != APD_OK) {
+		if (exec(st, "ROLLBACK TO model"))
+			return APD_FATAL;
+		apd_store_set_meta(st, "model.error", e.msg);
+	}
+	return exec(st, "RELEASE model");
+}
+
 int
 apd_store_finish(struct apd_store *st, struct apd_error *err)
 {
@@ -604,8 +626,13 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 		    sqlite3_errmsg(st->db));
 	st->fts = apd_fts_free(st->fts);
 	timing(st, "fts_wait_copy", &t);
+	if (exec(st, "BEGIN") || derive_model(st) != APD_OK) {
+		*err = st->err;
+		return APD_FATAL;
+	}
+	timing(st, "model", &t);
 	/* sorting for CREATE INDEX may use the second core now */
-	if (exec(st, "PRAGMA threads=2; BEGIN;"
+	if (exec(st, "PRAGMA threads=2;"
 	    "CREATE INDEX fact_name ON fact(name);"
 	    "CREATE INDEX source_path ON source(path);")) {
 		*err = st->err;

@@ -7,6 +7,8 @@
 #   samples/DiagLogs-CONTOSO-PC01-20251001T101010Z.zip            Intune zip, flattened
 #   samples/DiagLogs-CONTOSO-PC02-20251002T090000Z-numbered.zip   Intune zip, numbered folders
 #   samples/folder-profile-not-assigned/    plain folder
+#   samples/mdmdiag-hybrid-user-app-failure.cab  MdmDiagnosticsTool cab (MSZIP, gcab)
+#   samples/mdmdiag-preprovisioned.cab           MdmDiagnosticsTool cab (MSZIP, gcab)
 #   samples/lzx.cab, samples/lzx-multi.cab  LZX cabs (tools/mkcab_lzx.py)
 #
 # Deterministic: fixed clocks, fixed mtimes (touch -d, TZ=UTC), sorted
@@ -74,13 +76,21 @@ make_cab "$stage/c-cab" "$stage/c-zip/$nested"
 python3 "$tools/mkzip.py" --date "2025-10-02 05:00:00" "$stage/c-zip" \
     "$here/DiagLogs-CONTOSO-PC02-20251002T090000Z-numbered.zip"
 
-echo "== D: MdmDiagnosticsTool cab (pre-provisioned, user flow 7 months later: NotComputed)"
-stage_copy "$pieces/preprov-notcomputed" "$stage/d" "2025-10-06 09:05:14"
-make_cab "$stage/d" "$here/mdmdiag-preprov-notcomputed.cab"
+echo "== F: MdmDiagnosticsTool cab (pre-provisioned, user flow 7 months later: NotComputed)"
+stage_copy "$pieces/preprov-notcomputed" "$stage/f" "2025-10-06 09:05:14"
+make_cab "$stage/f" "$here/mdmdiag-preprov-notcomputed.cab"
 
 echo "== C: plain folder (device not registered, no profile)"
 rm -rf "$here/folder-profile-not-assigned"
 cp -R "$pieces/profile-not-assigned" "$here/folder-profile-not-assigned"
+
+echo "== D: MdmDiagnosticsTool cab (hybrid join, account setup fails on a user app)"
+stage_copy "$pieces/hybrid-user-app-failure" "$stage/d" "2025-10-06 08:05:27"
+make_cab "$stage/d" "$here/mdmdiag-hybrid-user-app-failure.cab"
+
+echo "== E: MdmDiagnosticsTool cab (pre-provisioned: technician flow, then user flow)"
+stage_copy "$pieces/preprovisioned" "$stage/e" "2025-10-09 15:31:59"
+make_cab "$stage/e" "$here/mdmdiag-preprovisioned.cab"
 
 echo "== LZX cabs"
 python3 "$tools/mkcab_lzx.py" -o "$here/lzx.cab" \
@@ -90,9 +100,10 @@ python3 "$tools/mkcab_lzx.py" -o "$here/lzx-multi.cab" \
     "$pieces/esp-app-failure/MdmDiagReport_RegistryDump.reg"
 
 echo "== verifying"
-for c in "$here/mdmdiag-esp-app-failure.cab" "$here/mdmdiag-preprov-notcomputed.cab"; do
-    cabextract -q -t "$c" >/dev/null
-    bsdtar -tf "$c" >/dev/null
+for c in mdmdiag-esp-app-failure mdmdiag-preprov-notcomputed mdmdiag-hybrid-user-app-failure \
+         mdmdiag-preprovisioned; do
+    cabextract -q -t "$here/$c.cab" >/dev/null
+    bsdtar -tf "$here/$c.cab" >/dev/null
 done
 for z in "$here"/DiagLogs-*.zip; do
     unzip -tq "$z" >/dev/null

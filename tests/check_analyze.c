@@ -269,6 +269,8 @@ START_TEST(test_samples)
 		"samples/mdmdiag-preprov-notcomputed.cab",
 		"samples/lzx.cab",
 		"samples/lzx-multi.cab",
+		"samples/mdmdiag-hybrid-user-app-failure.cab",
+		"samples/mdmdiag-preprovisioned.cab",
 	};
 	size_t i, k;
 	int rc;
@@ -312,11 +314,85 @@ START_TEST(test_samples)
 		} else if (i == 3) {
 			ck_assert_str_eq(jstr(facts, "autopilot.ErrorCode"), "807");
 		}
-		if (i < 5)
+		if (i < 5 || i >= 7)   /* not the LZX cabs */
 			ck_assert_int_ge(events, 100);
 		json_object_put(root);
 		free(in);
 	}
+}
+END_TEST
+
+/*
+ * The ESP summary of the terminal report and the "esp" object of --json: the
+ * phases with their durations and the blocking app, on bundle A (failed),
+ * PC02 (timed out) and the folder without a profile (no ESP).
+ */
+START_TEST(test_esp_summary)
+{
+	struct json_object *root, *esp, *phases, *blocking, *apps;
+	char *out, *in;
+	int rc;
+
+	in = strdup(apd_test_src("samples/mdmdiag-esp-app-failure.cab"));
+	ck_assert_int_eq(run(&out, "analyze '%s' --db a.db", in), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\nDeployment: user-driven, Microsoft Entra join, profile "
+	    "\"Contoso User-Driven Entra Join\" (contoso.onmicrosoft.com)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nESP: failed after 9m57s; timeout 60 min; device page on, "
+	    "user page on\n"));
+	ck_assert_ptr_nonnull(strstr(out, "  Blocking: app \"Contoso VPN Client 5.2\" "
+	    "(8c6e2f1a-4b3d-4f9e-a2c7-5d1b0e9f3a64) in DeviceSetup: exit code 1603 (0x80070643)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "  DeviceSetup                    2025-10-01 15:55:55Z      "
+	    "9m57s     failed       3\n"));
+	ck_assert_ptr_nonnull(strstr(out, "  AccountSetup                   -                         -"
+	    "         not-started  0\n"));
+	ck_assert_ptr_nonnull(strstr(out, "  Apps: 4 (4 tracked by the ESP): 3 installed, 1 failed"));
+	/* the verdict and the findings come first, then the ESP, then the sources */
+	ck_assert_ptr_nonnull(strstr(out, "\nVerdict: "));
+	ck_assert_ptr_nonnull(strstr(strstr(strstr(out, "\nVerdict: "), "\nESP: failed"),
+	    "\nSources by kind:"));
+	free(out);
+
+	root = analyze_json(in, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_assert(json_object_object_get_ex(root, "esp", &esp));
+	ck_assert_str_eq(jstr(esp, "scenario"), "user-driven-entra");
+	ck_assert_str_eq(jstr(esp, "outcome"), "failed");
+	ck_assert_str_eq(jstr(esp, "start_utc"), "2025-10-01T15:55:55.551Z");
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(esp, "duration_s")), 597);
+	ck_assert(json_object_object_get_ex(esp, "blocking", &blocking));
+	ck_assert_str_eq(jstr(blocking, "name"), "Contoso VPN Client 5.2");
+	ck_assert_str_eq(jstr(blocking, "code_hex"), "0x80070643");
+	ck_assert(json_object_object_get_ex(esp, "phases", &phases));
+	ck_assert_int_eq(json_object_array_length(phases), 3);
+	ck_assert_str_eq(jstr(json_object_array_get_idx(phases, 1), "outcome"), "failed");
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(json_object_array_get_idx(phases, 1),
+	    "duration_s")), 597);
+	ck_assert(json_object_object_get_ex(esp, "apps", &apps));
+	ck_assert_int_eq(json_object_array_length(apps), 4);
+	json_object_put(root);
+	free(in);
+
+	in = strdup(apd_test_src("samples/DiagLogs-CONTOSO-PC02-20251002T090000Z-numbered.zip"));
+	ck_assert_int_eq(run(&out, "analyze '%s' --db b.db", in), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\nESP: timed out after 1h00m; timeout 60 min"));
+	ck_assert_ptr_nonnull(strstr(out, "  Blocking: app \"Contoso LOB Suite 2025\" "
+	    "(4f3e2d1c-0b9a-4876-9543-210fedcba987) in DeviceSetup: installer timed out after 60 min; "
+	    "the ESP timed out after 60 min (0x87D300C9)\n"));
+	free(out);
+	free(in);
+
+	in = strdup(apd_test_src("samples/folder-profile-not-assigned"));
+	ck_assert_int_eq(run(&out, "analyze '%s' --db c.db", in), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\nDeployment: no Autopilot profile applied\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nESP: not shown\n"));
+	ck_assert_ptr_null(strstr(out, "Blocking:"));
+	free(out);
+	root = analyze_json(in, &rc);
+	ck_assert(json_object_object_get_ex(root, "esp", &esp));
+	ck_assert(json_object_object_get_ex(esp, "blocking", &blocking));
+	ck_assert(json_object_is_type(blocking, json_type_null));
+	json_object_put(root);
+	free(in);
 }
 END_TEST
 
@@ -595,6 +671,7 @@ analyze_suite(void)
 	tcase_add_test(tc, test_sample_verdicts);
 	tcase_add_test(tc, test_healthy_and_rule_options);
 	tcase_add_test(tc, test_rules_verb);
+	tcase_add_test(tc, test_esp_summary);
 	tcase_add_test(tc, test_bad_inputs_together);
 	tcase_add_test(tc, test_single_file);
 	tcase_add_test(tc, test_regress_index_inside_input_not_read);

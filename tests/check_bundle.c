@@ -544,7 +544,31 @@ START_TEST(test_schema_pinned)
 	    "remediation,refs,group_value,first_ts,last_ts,count");
 	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('finding_evidence')"),
 	    "finding_id,role,event_id,reg_value_id,fact,gap_id,ts_utc");
-	ck_assert_str_eq(q1(db, "SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('esp_phase')"),
+	    "id,phase,flow,start_utc,start_local,start_source,end_utc,end_local,end_source,duration_s,"
+	    "outcome,outcome_source,timeout_min,apps,detail");
+	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('app_event')"),
+	    "id,app_id,ts_utc,ts_local,kind,value,detail,event_id,reg_val_id");
+	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('script')"),
+	    "id,kind,name,context,user_id,phase,start_utc,start_local,end_utc,end_local,duration_s,runs,"
+	    "exit_code,result,error,source");
+	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('app')"),
+	    "id,kind,revision,name,name_source,intent,target,esp_tracked,phase,esp_state,"
+	    "download_start_utc,download_start_local,download_end_utc,download_end_local,download_s,"
+	    "size_bytes,do_peer_pct,install_start_utc,install_start_local,install_end_utc,"
+	    "install_end_local,install_s,attempts,exit_code,hresult,hresult_hex,enforcement_state,"
+	    "compliance_state,detection,held_esp_s,outcome,failure,failure_code,failure_code_hex");
+	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('deployment')"),
+	    "id,scenario,flow,join_method,evidence,tenant_id,tenant_domain,profile_name,profile_source,"
+	    "oobe_config,oobe_config_bits,forced_enrollment,device_name_template,ztd_correlation_id,"
+	    "policy_download_utc,profile_error,profile_error_reason,esp_device_page,esp_user_page,"
+	    "esp_timeout_min,esp_block_flags,esp_allow_reset,esp_allow_retry,esp_allow_continue,"
+	    "esp_outcome,esp_start_utc,esp_start_local,esp_end_utc,esp_end_local,esp_duration_s,"
+	    "blocking_kind,blocking_id,blocking_name,blocking_phase,blocking_reason,blocking_code,"
+	    "blocking_code_hex");
+	/* the model is derived for every index, even of a lone log */
+	ck_assert_str_eq(q1(db, "SELECT scenario || ' ' || esp_outcome FROM deployment"), "unknown not-shown");
+	ck_assert_str_eq(q1(db, "SELECT value FROM meta WHERE key = 'schema_version'"), "3");
 	sqlite3_close(db);
 }
 END_TEST

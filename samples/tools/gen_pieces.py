@@ -18,6 +18,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from apfmt import Node, crlf, filetime, mdm_dump_key, multi_bytes, regexport, systemtime  # noqa: E402
+from apfmt import CMTrace  # noqa: E402
 from ime_story import App, ImeStory, web_exception  # noqa: E402
 
 UTC = dt.timezone.utc
@@ -177,6 +178,15 @@ def hklm_trees(d):
         m.dword("LastError", 0)
         m.sz("ActionType", "Install")
         m.expand("InstallCommandLine", "%SystemRoot%\\System32\\msiexec.exe /quiet")
+        for pc, fname, ver, status in d.lob_msis:
+            m = edam.key(DEVICE_SID + "\\MSI\\" + pc)
+            m.dword("Status", status)
+            m.sz("CurrentDownloadUrl", "https://fef.msub02.manage.microsoft.com/SideCar/Content/%s/%s" % (d.lob_content_id, fname))
+            m.sz("ProductCode", pc)
+            m.sz("ProductVersion", ver)
+            m.dword("LastError", 0)
+            m.sz("ActionType", "Install")
+            m.expand("InstallCommandLine", "%SystemRoot%\\System32\\msiexec.exe /quiet")
     t["software\\microsoft\\enterprisedesktopappmanagement"] = edam
 
     erm = Node()
@@ -210,7 +220,9 @@ def hklm_trees(d):
         ap.sz("CloudAssignedTenantId", TENANT_ID)
         ap.dword("CloudAssignedOobeConfig", 0x11C)
         ap.dword("CloudAssignedForcedEnrollment", 1)
-        ap.dword("CloudAssignedDomainJoinMethod", 0)
+        ap.dword("CloudAssignedDomainJoinMethod", d.join_method)
+        if d.join_method == 1:
+            ap.dword("HybridJoinSkipDCConnectivityCheck", 1)
         ap.sz("CloudAssignedTenantUpn", "")
         ap.sz("DeploymentProfileName", d.profile_name)
         ap.sz("ZtdCorrelationId", d.ztd_corr)
@@ -243,7 +255,7 @@ def hklm_trees(d):
         pol = {
             "CloudAssignedTenantId": TENANT_ID, "CloudAssignedDeviceName": d.name_template,
             "CloudAssignedTenantDomain": TENANT, "CloudAssignedOobeConfig": 284,
-            "CloudAssignedDomainJoinMethod": 0, "CloudAssignedForcedEnrollment": 1,
+            "CloudAssignedDomainJoinMethod": d.join_method, "CloudAssignedForcedEnrollment": 1,
             "CloudAssignedAadServerData": "{\"ZeroTouchConfig\":{\"CloudAssignedTenantUpn\":\"\",\"ForcedEnrollment\":1,\"CloudAssignedTenantDomain\":\"%s\"}}" % TENANT,
             "ZtdCorrelationId": d.ztd_corr, "DeploymentProfileName": d.profile_name,
             "PolicyDownloadDate": d.policy_download.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -263,12 +275,14 @@ def hklm_trees(d):
     s.dword("AllowedTimeDriftDeltaMinutes", 10)
     s.dword("UseRefactoredEsp", 1)
     if d.enrolled:
-        s.sz("DevicePreparationCategory.Status", '{"categoryState":"succeeded","subcategoryStates":{"DevicePreparation.MdmEnrollmentSubcategory":"succeeded","DevicePreparation.AadRegistrationSubcategory":"succeeded","DevicePreparation.PolicyProvidersSubcategory":"succeeded"}}')
+        s.sz("DevicePreparationCategory.Status", d.device_prep_status)
         s.sz("DeviceSetupCategory.Status", d.device_setup_status)
         s.sz("AccountSetupCategory.Status", d.account_setup_status)
     if d.enrolled:
         om = prov.key("OMADM")
         om.key("Logger").sz("CurrentEnrollmentId", d.enr_id)
+        if d.join_method == 1:   # hybrid: the offline domain join blob was applied
+            om.key("SyncML").dword("ODJApplied", 1)
         ci = om.key("Accounts\\%s\\Protected\\ConnInfo" % d.omadm_account)
         ci.sz("ServerLastSuccessTime", d.server_last_success.strftime("%Y%m%dT%H%M%SZ"))
         ci.sz("ServerLastAccessTime", d.server_last_success.strftime("%Y%m%dT%H%M%SZ"))
@@ -315,7 +329,7 @@ def hklm_trees(d):
         sc = est.key("Device\\DevicePreparation\\PolicyProviders\\Sidecar")
         sc.dword("InstallationState", 3)
         sc.dword("Timeout", 15)
-        sc.dword("InstallDurationInSec", 212)
+        sc.dword("InstallDurationInSec", d.sidecar_secs)
         sc.key("TrackedResourceTypes").dword("Apps", 1)
         ds = est.key("Device\\Setup")
         ds.dword("HasProvisioningCompleted", 1 if d.esp_device_done else 0)
@@ -329,13 +343,31 @@ def hklm_trees(d):
             k.sz("TrackingUri", ESP_URI % (a.id, a.rev))
         diag = est.key("ESPTrackingInfo\\Diagnostics")
         diag.key("ExpectedPolicies\\" + iso_ms(d.esp_snapshots[0][0])).dword("./Vendor/MSFT/DMClient/Provider/MS DM Server/EntDMID", 1)
-        diag.key("ExpectedMSIAppPackages\\" + iso_ms(d.esp_snapshots[0][0])).dword(
-            "./Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/%s/Status" % IME_MSI.replace("{", "%7B").replace("}", "%7D"), 70)
+        em = diag.key("ExpectedMSIAppPackages\\" + iso_ms(d.esp_snapshots[0][0]))
+        em.dword("./Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/%s/Status" % IME_MSI.replace("{", "%7B").replace("}", "%7D"), 70)
+        for pc, _, _, status in d.lob_msis:
+            em.dword("./Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/%s/Status" % pc.replace("{", "%7B").replace("}", "%7D"), status)
         for ts, states in d.esp_snapshots:
             k = diag.key("Sidecar\\" + iso_ms(ts))
             for a in d.apps:
                 k.dword(ESP_URI % (a.id, a.rev), codes[states[a.id]])
         diag.key("Sidecar").sz("LastLoggedState", json.dumps({a.id: d.final_state[a.id] for a in d.apps}, separators=(",", ":")))
+        if d.user_apps:
+            us = est.key(d.user_sid + "\\Setup")
+            us.dword("HasProvisioningCompleted", d.user_prov_done)
+            us.key("Apps\\PolicyProviders\\Sidecar").dword("TrackingPoliciesCreated", 1)
+            for a in d.user_apps:
+                k = us.key("Apps\\Tracking\\Sidecar\\Win32App_%s_%d" % (a.id, a.rev))
+                k.dword("InstallationState", codes[d.user_final_state[a.id]])
+                k.dword("RebootRequired", 1)
+                k.sz("TrackingUri", ESP_URI.replace("./Device/", "./User/") % (a.id, a.rev))
+            for ts, states in d.user_snapshots:
+                k = diag.key(d.user_sid + "\\Sidecar\\" + iso_ms(ts))
+                for a in d.user_apps:
+                    k.dword(ESP_URI.replace("./Device/", "./User/") % (a.id, a.rev), codes[states[a.id]])
+            for pfn in d.user_store_apps:
+                k = diag.key(d.user_sid + "\\ExpectedModernAppPackages\\" + iso_ms(d.user_snapshots[0][0]))
+                k.dword("./User/Vendor/MSFT/EnterpriseModernAppManagement/AppManagement/AppStore/%s" % pfn, 1)
     apk.key("EnrollmentStatusTracking\\ESPTrackingInfo")
     t["software\\microsoft\\windows\\autopilot"] = apk
 
@@ -346,7 +378,20 @@ def hklm_trees(d):
     oobe.sz("LaunchUserOOBE", "")
     t["software\\microsoft\\windows\\currentversion\\setup\\oobe"] = oobe
 
-    if d.with_tz:
+    if d.with_tz and d.tz_name == "W. Europe Standard Time":
+        tz = Node()
+        tz.dword("Bias", -60)
+        tz.sz("DaylightName", "@tzres.dll,-321")
+        tz.binary("DaylightStart", systemtime(0, 3, 0, 5, 2))      # last Sunday of March, 02:00
+        tz.dword("StandardBias", 0)
+        tz.sz("StandardName", "@tzres.dll,-322")
+        tz.binary("StandardStart", systemtime(0, 10, 0, 5, 3))     # last Sunday of October, 03:00
+        tz.dword("DaylightBias", -60)
+        tz.sz("TimeZoneKeyName", "W. Europe Standard Time")
+        tz.dword("DynamicDaylightTimeDisabled", 0)
+        tz.dword("ActiveTimeBias", -120)
+        t[TZ_KEY] = tz
+    elif d.with_tz:
         tz = Node()
         tz.dword("Bias", 480)
         tz.sz("DaylightName", "@tzres.dll,-211")
@@ -568,7 +613,7 @@ def ztd_json(d):
         "ZtdRegistrationId": d.ztd_reg,
         "AadDeviceId": d.device_id,
         "CloudAssignedOobeConfig": 284,
-        "CloudAssignedDomainJoinMethod": 0,
+        "CloudAssignedDomainJoinMethod": d.join_method,
         "CloudAssignedForcedEnrollment": 1,
         "CloudAssignedTenantDomain": TENANT,
         "CloudAssignedTenantId": TENANT_ID,
@@ -579,9 +624,9 @@ def ztd_json(d):
         "IsExplicitProfileAssignment": True,
         "CloudAssignedAutopilotUpdateDisabled": 1,
         "CloudAssignedPrivacyDiagnostics": 0,
-        "HybridJoinSkipDCConnectivityCheck": 0,
+        "HybridJoinSkipDCConnectivityCheck": 1 if d.join_method == 1 else 0,
         "CloudAssignedAutopilotUpdateTimeout": 1800000,
-        "CloudAssignedDeviceName": d.name_template,
+        **({"CloudAssignedDeviceName": d.name_template} if d.name_template else {}),
         "ZtdCorrelationId": d.ztd_corr,
         "PolicyDownloadDate": d.policy_download.strftime("%Y-%m-%dT%H:%M:%SZ"),
     })
@@ -811,6 +856,9 @@ def base_device(**kw):
         profile_name="Contoso User-Driven Entra Join", name_template="CONTOSO-%SERIAL%",
         install_date=dt.datetime(2025, 9, 30, 15, 2, 11, tzinfo=UTC),
         autopilot_error=0, scripts=[], apps=[],
+        join_method=0, lob_msis=[], lob_content_id="", sidecar_secs=212, tz_name="Pacific Standard Time",
+        user_apps=[], user_snapshots=[], user_final_state={}, user_prov_done=0, user_store_apps=[],
+        device_prep_status='{"categoryState":"succeeded","subcategoryStates":{"DevicePreparation.MdmEnrollmentSubcategory":"succeeded","DevicePreparation.AadRegistrationSubcategory":"succeeded","DevicePreparation.PolicyProvidersSubcategory":"succeeded"}}',
     )
     d.__dict__.update(kw)
     return d
@@ -1218,7 +1266,266 @@ def bundle_c(out):
         write(os.path.join(out, "profile-not-assigned", n), b)
 
 
+def cab_files(d, st, extra=None, with_setupact=True, seed=21):
+    """The files of a flat MdmDiagnosticsTool cab for device d and IME story st."""
+    dump, reg_lines = registry_dump(d)
+    files = {
+        "IntuneManagementExtension.log": st.ime.render(),
+        "AppWorkload.log": st.aw.render(),
+        "AgentExecutor.log": st.ae.render(),
+        "MdmDiagReport_RegistryDump.reg": dump,
+        "MDMDiagReport.xml": mdm_xml(d),
+        "MdmDiagLogMetadata.json": metadata_json(d),
+        "AutopilotDDSZTDFile.json": ztd_json(d),
+    }
+    files.update(extra or {})
+    if with_setupact:
+        files["setupact.log"] = setupact(d, random.Random(seed))
+    ime_dir = "C:\\ProgramData\\Microsoft\\IntuneManagementExtension\\Logs\\"
+    copied = [(ime_dir + n, n) for n in sorted(n for n in files if n.endswith(".log") and n != "setupact.log")]
+    copied += [("C:\\Windows\\ServiceState\\wmansvc\\AutopilotDDSZTDFile.json", "AutopilotDDSZTDFile.json")]
+    if with_setupact:
+        copied.append(("C:\\Windows\\Panther\\UnattendGC\\setupact.log", "setupact.log"))
+    files["MdmLogCollectorFootPrint.txt"] = footprint(d, reg_lines, copied, MISSING_FILES)
+    return files
+
+
+def user_lockin(st, apps):
+    st.aw.log("[Win32App][V3Processor] Processing %d subgraphs." % len(apps), step=0.2)
+    st.aw.log("[Win32App][ESPAppLockInProcessor] Found %d apps which need to be installed for current phase of ESP. AppIds: %s"
+              % (len(apps), ", ".join(a.id for a in apps)))
+
+
+def not_in_esp(st, n, gap=180):
+    for _ in range(n):
+        st.ime.advance(gap, jitter=60)
+        st.ime.log("[Win32App][EspHelper][CheckEspPhase] Checking ESP status and found isSyncDoneForUser: True", type_=2, thread=13)
+        st.ime.log("[Win32App][EspHelper][CheckEspPhase] The EspPhase: NotInEsp in session", thread=13)
+
+
 def bundle_d(out):
+    """MdmDiagnosticsTool cab: hybrid join; the account setup fails on a user-context Win32 app."""
+    entra_user = "5a1c9e3d-7b2f-4d8a-9c6e-0f1a2b3c4d5e"
+    certs = App("1d7b3e5f-9a2c-4c6e-8b1d-3f5a7c9e1b2d", 3, "Contoso Root Certificates", 412_337,
+                detection="script", product_code="{00000000-0000-0000-0000-000000000000}",
+                install_cmd='powershell.exe -ExecutionPolicy Bypass -File .\\Install-ContosoRoots.ps1')
+    proxy = App("6a9d2c4e-1f3b-4a5c-8d7e-9f0a1b2c3d4e", 1, "Contoso Proxy Config 3.1", 86_507_520,
+                product_code="{5C8E1A3F-7B2D-4E6A-9C0F-1D3B5A7C9E2F}", install_secs=118, do_peer_pct=62,
+                install_cmd='msiexec /i "ContosoProxyConfig-3.1.msi" /qn')
+    expense = App("3e5a7c9b-2d4f-4a6c-8e0b-1d3f5a7c9e0b", 2, "Contoso Expense Helper 1.8", 9_437_184,
+                  detection="script", product_code="{00000000-0000-0000-0000-000000000000}", user_id=entra_user,
+                  install_secs=21, install_cmd='ExpenseHelperSetup.exe /S')
+    teams = App("9f1b3d5e-7a9c-4b2d-8f0e-2a4c6e8b0d1f", 4, "Contoso Teams Add-in 2.4", 14_680_064,
+                outcome="fail", exit_code=1, product_code="{7E9A1C3B-5D7F-4B9D-8E1A-3C5E7A9B1D3F}",
+                user_id=entra_user, install_secs=74, install_cmd='TeamsAddinSetup.exe --silent')
+    apps = [certs, proxy]
+    user_apps = [expense, teams]
+    u = lambda h, m, s=0, ms=0: dt.datetime(2025, 10, 6, h, m, s, ms * 1000, tzinfo=UTC)
+    ok = lambda cat, subs: json.dumps(dict(
+        [("categorySucceeded", True), ("categoryStatusMessage", "Complete")] +
+        [("%s.%sSubcategory" % (cat, n), {"subcategoryState": "succeeded", "subcategoryStatusText": "Complete"}) for n in subs]),
+        separators=(",", ":"))
+    d = base_device(
+        with_tz=True, tz_name="W. Europe Standard Time", join_method=1,
+        name="CONTOSO-PC04", serial="PF7H3D2K", enr_id="8A9B0C1D-2E3F-4A5B-9C6D-7E8F9A0B1C2D",
+        device_id="0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", join_upn="nestor.wilke@" + TENANT,
+        join_sid="S-1-5-21-3623811015-3361044348-30300820-1013",
+        user_sid="S-1-5-21-3623811015-3361044348-30300820-1013",
+        dmp_thumb="2B4D6F8A0C1E3A5C7E9B1D3F5A7C9E0B2D4F6A8C", device_thumb="9E7C5A3B1D0F2E4C6A8B0D2F4E6C8A0B1D3F5E7C",
+        key_container="5c7e9a1b-3d5f-4b7d-9f1a-3c5e7b9d1f3a", omadm_account="3D4E5F6A-7B8C-4D9E-8F0A-1B2C3D4E5F6A",
+        enrolled_at=u(7, 11, 33), first_sync_ts=u(7, 11, 38, 250), durations=(44, 6, 301, 0), esp_device_done=True,
+        esp_timeout_min=90, block_in_status_page=3,
+        profile_name="Contoso Hybrid Azure AD Join", name_template="",
+        device_setup_status=ok("DeviceSetup", ["SecurityPolicies", "Certificates", "NetworkConnections", "Apps"]),
+        account_setup_status=json.dumps(dict(
+            [("categorySucceeded", False), ("categoryStatusMessage", "Apps (2 of 3 installed)")] +
+            [("AccountSetup.%sSubcategory" % n, {"subcategoryState": "succeeded", "subcategoryStatusText": "Complete"})
+             for n in ("SecurityPolicies", "Certificates", "NetworkConnections")] +
+            [("AccountSetup.AppsSubcategory", {"subcategoryState": "failed", "subcategoryStatusText": "Apps (2 of 3 installed)"})]),
+            separators=(",", ":")),
+        ztd_corr="2c4e6a8b-0d1f-4a3c-8e5b-7d9f1b3d5f7a", ap_corr="44556677-8899-4aab-bccd-deeff0011223",
+        ztd_reg="6e8a0c2e-4b6d-4f8a-9c1e-3a5c7e9b1d3f", cv="Hb6nT3qWz8rYc1Xu.1",
+        policy_download=u(6, 58, 47), server_last_success=u(8, 1, 2),
+        collect_utc=u(8, 4, 40), collect_guid="{6C8E0A2B-4D6F-4A8C-9E0B-2D4F6A8C0E1B}",
+        ime_version="1.93.102.0", ime_name_suffix=False, apps=apps,
+        scripts=[("0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d", "Enable-ContosoLogging.ps1", "Success")],
+        oobe_local=dt.datetime(2025, 10, 6, 8, 52, 10),
+        lob_msis=[("{2D4F6A8C-0B1D-4E3F-A5C7-E9F1B3D5A7C9}", "ContosoPrinterDrivers.msi", "4.2.0", 70)],
+        lob_content_id="7b9d1f3a-5c7e-4a9b-8d1f-3a5c7e9b1d2f", sidecar_secs=187,
+        user_apps=user_apps, user_store_apps=["ContosoKundenportal_8wekyb3d8bbwe"], user_prov_done=0,
+    )
+    d.esp_snapshots = [
+        (u(7, 12, 41, 318), {certs.id: "NotInstalled", proxy.id: "NotInstalled"}),
+        (u(7, 14, 13, 902), {certs.id: "Completed", proxy.id: "NotInstalled"}),
+        (u(7, 14, 43, 77), {certs.id: "Completed", proxy.id: "InProgress"}),
+        (u(7, 16, 58, 640), {certs.id: "Completed", proxy.id: "Completed"}),
+    ]
+    d.final_state = d.esp_snapshots[-1][1]
+    d.user_snapshots = [
+        (u(7, 31, 36, 455), {expense.id: "NotInstalled", teams.id: "NotInstalled"}),
+        (u(7, 32, 44, 190), {expense.id: "InProgress", teams.id: "NotInstalled"}),
+        (u(7, 33, 18, 623), {expense.id: "Completed", teams.id: "NotInstalled"}),
+        (u(7, 34, 9, 14), {expense.id: "Completed", teams.id: "InProgress"}),
+        (u(7, 35, 36, 871), {expense.id: "Completed", teams.id: "Error"}),
+    ]
+    d.user_final_state = d.user_snapshots[-1][1]
+
+    # device clock: Central European Summer Time (UTC+2)
+    def story(st):
+        hs = CMTrace("HealthScripts", dt.datetime(2025, 10, 6, 9, 12, 30), st.rng, thread=9)
+        st.agent_start()
+        st.ime.advance(12)
+        st.esp_check("DeviceSetup")
+        st.get_policies()
+        st.powershell_round()
+        st.aw.set_time(st.ime.now())
+        st.appworkload_start()
+        st.aw.set_time(dt.datetime(2025, 10, 6, 9, 13, 30))
+        st.app_flow(certs)
+        st.ime.set_time(st.aw.now())
+        st.esp_check("DeviceSetup")
+        st.aw.set_time(dt.datetime(2025, 10, 6, 9, 14, 40))
+        st.app_flow(proxy)
+        st.appworkload_idle()
+        st.ime.set_time(st.aw.now())
+        st.esp_check("AccountSetup", device_done=True)
+        hs.set_time(st.ime.now())
+        st.hs_round(hs, [("7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d", "Contoso Restart Print Spooler", False, 0),
+                         ("2f3e4d5c-6b7a-4988-b7a6-c5d4e3f2a1b0", "Contoso Clear Teams Cache", True, 0)])
+        # the user signs in with the domain account (hybrid): account setup
+        st.ime.set_time(dt.datetime(2025, 10, 6, 9, 31, 12))
+        st.ime.log("Session change detected.", thread=7)
+        st.ime.log("OnSessionChange: SessionLogon", thread=7)
+        st.esp_check("AccountSetup", device_done=True, user_sid=d.user_sid)
+        st.esp_state.update({a.id: "NotInstalled" for a in user_apps})
+        st.get_policies(user_apps)
+        st.aw.set_time(st.ime.now())
+        user_lockin(st, user_apps)
+        st.aw.set_time(dt.datetime(2025, 10, 6, 9, 32, 40))
+        st.app_flow(expense)
+        st.aw.set_time(dt.datetime(2025, 10, 6, 9, 34, 5))
+        st.app_flow(teams)
+        st.ime.set_time(st.aw.now())
+        for i in range(4):
+            st.ime.advance(200, jitter=60)
+            st.esp_check("AccountSetup", device_done=True, user_sid=d.user_sid)
+            if i == 2:
+                st.aw.set_time(st.ime.now())
+                st.appworkload_checkin()
+        return hs
+
+    rng = random.Random(5005)
+    st = ImeStory(rng, dt.datetime(2025, 10, 6, 9, 12, 4), d.ime_version, d.enr_id, d.user_sid, TENANT_ID,
+                  d.apps, d.scripts, name_suffix=d.ime_name_suffix)
+    st.device_id = d.device_id
+    hs = story(st)
+    d.script_time = u(7, 12, 50)
+    files = cab_files(d, st, {"HealthScripts.log": hs.render()}, seed=22)
+    for n, b in files.items():
+        write(os.path.join(out, "hybrid-user-app-failure", n), b)
+
+
+def bundle_e(out):
+    """MdmDiagnosticsTool cab: pre-provisioned; technician flow on Tuesday, user flow on Thursday."""
+    entra_user = "8d0f2b4d-6f8a-4c1e-a3b5-c7d9e1f3a5b7"
+    certs = App("1d7b3e5f-9a2c-4c6e-8b1d-3f5a7c9e1b2d", 3, "Contoso Root Certificates", 412_337,
+                detection="script", product_code="{00000000-0000-0000-0000-000000000000}",
+                install_cmd='powershell.exe -ExecutionPolicy Bypass -File .\\Install-ContosoRoots.ps1')
+    vpn = App("5b7d9f1a-3c5e-4a7c-9e1b-3d5f7a9c1e3b", 1, "Contoso VPN Client 5.3", 49_020_928,
+              product_code="{4B8D2F6A-53E7-4A19-8C6F-2D4E6F8A0B3C}", install_secs=205, do_peer_pct=0,
+              install_cmd='msiexec /i "ContosoVPN-5.3.0.msi" /qn')
+    zip7 = App("b2c4d6e8-0a1b-4c3d-9e5f-7a8b9c0d1e2f", 2, "7-Zip 24.08 (x64)", 1_992_704,
+               product_code="{23170F69-40C1-2702-2408-000001000000}", install_cmd='msiexec /i "7z2408-x64.msi" /qn')
+    expense = App("3e5a7c9b-2d4f-4a6c-8e0b-1d3f5a7c9e0b", 2, "Contoso Expense Helper 1.8", 9_437_184,
+                  detection="script", product_code="{00000000-0000-0000-0000-000000000000}", user_id=entra_user,
+                  install_secs=23, install_cmd='ExpenseHelperSetup.exe /S')
+    apps = [certs, vpn, zip7]
+    user_apps = [expense]
+    u1 = lambda h, m, s=0, ms=0: dt.datetime(2025, 10, 7, h, m, s, ms * 1000, tzinfo=UTC)
+    u3 = lambda h, m, s=0, ms=0: dt.datetime(2025, 10, 9, h, m, s, ms * 1000, tzinfo=UTC)
+    d = base_device(
+        with_tz=True, name="CONTOSO-PC05", serial="PF8J4E6N", enr_id="4C5D6E7F-8A9B-4C0D-9E1F-2A3B4C5D6E7F",
+        device_id="7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", join_upn="alex.wilber@" + TENANT,
+        join_sid="S-1-12-1-3141592653-2718281828-1618033988-1414213562",
+        user_sid="S-1-12-1-3141592653-2718281828-1618033988-1414213562",
+        dmp_thumb="6C8E0A2B4D6F8A0C2E4B6D8F0A2C4E6B8D0F2A4C", device_thumb="D3F5A7C9E1B3D5F7A9C1E3B5D7F9A1C3E5B7D9F1",
+        key_container="9b1d3f5a-7c9e-4b1d-8f3a-5c7e9b1d3f5a", omadm_account="6A7B8C9D-0E1F-4A2B-9C3D-4E5F6A7B8C9D",
+        enrolled_at=u1(21, 4, 52), first_sync_ts=u3(15, 11, 31, 640), durations=(39, 4, 226, 0), esp_device_done=True,
+        profile_name="Contoso Pre-Provisioned User-Driven",
+        device_setup_status='{"categoryState":"succeeded","subcategoryStates":{"DeviceSetup.SecurityPoliciesSubcategory":"succeeded","DeviceSetup.CertificatesSubcategory":"succeeded","DeviceSetup.NetworkConnectionsSubcategory":"succeeded","DeviceSetup.AppsSubcategory":"succeeded"}}',
+        account_setup_status='{"categoryState":"succeeded","subcategoryStates":{"AccountSetup.SecurityPoliciesSubcategory":"succeeded","AccountSetup.CertificatesSubcategory":"succeeded","AccountSetup.NetworkConnectionsSubcategory":"succeeded","AccountSetup.AppsSubcategory":"succeeded"}}',
+        ztd_corr="8e0a2c4e-6b8d-4f0a-9c2e-4b6d8f0a2c4e", ap_corr="99887766-5544-4332-a110-ffeeddccbbaa",
+        ztd_reg="3b5d7f9a-1c3e-4a5c-8e7a-9c1e3b5d7f9a", cv="Qs9dK4mXa7pZv2Lb.1",
+        policy_download=u1(21, 1, 36), server_last_success=u3(15, 24, 30),
+        collect_utc=u3(15, 31, 12), collect_guid="{8E0A2C4E-6B8D-4F0A-9C2E-4B6D8F0A2C4E}",
+        ime_version="1.93.102.0", ime_name_suffix=False, apps=apps, scripts=[],
+        oobe_local=dt.datetime(2025, 10, 7, 13, 58, 4), sidecar_secs=164,
+        user_apps=user_apps, user_prov_done=1,
+    )
+    d.esp_snapshots = [
+        (u1(21, 6, 20, 115), {certs.id: "NotInstalled", vpn.id: "NotInstalled", zip7.id: "NotInstalled"}),
+        (u1(21, 7, 50, 402), {certs.id: "Completed", vpn.id: "NotInstalled", zip7.id: "NotInstalled"}),
+        (u1(21, 8, 14, 960), {certs.id: "Completed", vpn.id: "InProgress", zip7.id: "NotInstalled"}),
+        (u1(21, 11, 44, 231), {certs.id: "Completed", vpn.id: "Completed", zip7.id: "NotInstalled"}),
+        (u1(21, 15, 2, 588), {certs.id: "Completed", vpn.id: "Completed", zip7.id: "Completed"}),
+    ]
+    d.final_state = d.esp_snapshots[-1][1]
+    d.user_snapshots = [
+        (u3(15, 12, 5, 83), {expense.id: "NotInstalled"}),
+        (u3(15, 13, 40, 517), {expense.id: "InProgress"}),
+        (u3(15, 14, 12, 350), {expense.id: "Completed"}),
+    ]
+    d.user_final_state = d.user_snapshots[-1][1]
+
+    # device clock: Pacific (PDT)
+    def story(st):
+        # technician flow (Tuesday)
+        st.agent_start()
+        st.ime.advance(11)
+        st.esp_check("DeviceSetup")
+        st.get_policies()
+        st.aw.set_time(st.ime.now())
+        st.appworkload_start()
+        st.aw.set_time(dt.datetime(2025, 10, 7, 14, 7, 10))
+        st.app_flow(certs)
+        st.ime.set_time(st.aw.now())
+        st.esp_check("DeviceSetup")
+        st.aw.set_time(dt.datetime(2025, 10, 7, 14, 8, 5))
+        st.app_flow(vpn)
+        st.aw.set_time(dt.datetime(2025, 10, 7, 14, 14, 30))
+        st.app_flow(zip7)
+        st.appworkload_idle()
+        st.ime.set_time(st.aw.now())
+        st.esp_check("DeviceSetup")
+        st.ime.advance(95)
+        st.ime.log("EMS Agent received shutdown signal", thread=4)
+        st.ime.log("EMS Agent Stopped", thread=4, step=0.3)
+        # user flow (Thursday): the same IME log, two days later
+        st.ime.set_time(dt.datetime(2025, 10, 9, 8, 9, 58))
+        st.agent_start()
+        st.ime.advance(10)
+        st.esp_check("AccountSetup", device_done=True, user_sid=d.user_sid)
+        st.esp_state.update({a.id: "NotInstalled" for a in user_apps})
+        st.get_policies(user_apps)
+        st.aw.set_time(st.ime.now())
+        user_lockin(st, user_apps)
+        st.aw.set_time(dt.datetime(2025, 10, 9, 8, 13, 30))
+        st.app_flow(expense)
+        st.ime.set_time(st.aw.now())
+        st.esp_check("AccountSetup", device_done=True, user_sid=d.user_sid)
+        not_in_esp(st, 4)
+
+    rng = random.Random(6006)
+    st = ImeStory(rng, dt.datetime(2025, 10, 7, 14, 5, 31), d.ime_version, d.enr_id, d.user_sid, TENANT_ID,
+                  d.apps, d.scripts, name_suffix=d.ime_name_suffix)
+    st.device_id = d.device_id
+    story(st)
+    files = cab_files(d, st, seed=23)
+    for n, b in files.items():
+        write(os.path.join(out, "preprovisioned", n), b)
+
+
+def bundle_notcomputed(out):
     """MdmDiagnosticsTool cab: pre-provisioned device whose user flow runs seven months after
     the technician flow; every Win32 app's detection is NotComputed (PP-03, IME-01)."""
     vpn = App("8c6e2f1a-4b3d-4f9e-a2c7-5d1b0e9f3a64", 1, "Contoso VPN Client 5.2", 48_211_968,
@@ -1353,6 +1660,8 @@ def main():
     bundle_pc02(out)
     bundle_c(out)
     bundle_d(out)
+    bundle_e(out)
+    bundle_notcomputed(out)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,8 @@ def web_exception(host):
 
 class App:
     def __init__(self, app_id, rev, name, size, outcome="success", exit_code=0,
-                 product_code=None, detection="msi", install_cmd=None, hang=False, install_secs=None):
+                 product_code=None, detection="msi", install_cmd=None, hang=False, install_secs=None,
+                 user_id=None, do_peer_pct=None):
         self.id = app_id
         self.rev = rev
         self.name = name
@@ -65,6 +66,8 @@ class App:
         self.install_cmd = install_cmd or 'msiexec /i "%s.msi" /qn' % name.replace(" ", "")
         self.hang = hang
         self.install_secs = install_secs
+        self.user_id = user_id          # an Entra user object id: a user-context app
+        self.do_peer_pct = do_peer_pct  # Delivery Optimization: share from peers (DO TEL line)
 
 
 class ImeStory:
@@ -148,11 +151,11 @@ class ImeStory:
             L("%s[CheckEspPhase] In EspPhase: %s" % (p, phase), type_=2, thread=th)
         L("%s[CheckEspPhase] Returning device and account setup state: %s" % (p, phase), thread=th)
 
-    def get_policies(self):
+    def get_policies(self, apps=None):
         pol = []
-        for a in self.apps:
+        for a in (self.apps if apps is None else apps):
             pol.append({
-                "Id": a.id, "Name": a.name, "Version": a.rev, "Intent": 3, "TargetType": 2,
+                "Id": a.id, "Name": a.name, "Version": a.rev, "Intent": 3, "TargetType": 1 if a.user_id else 2,
                 "InstallCommandLine": a.install_cmd,
                 "UninstallCommandLine": 'msiexec /x "%s" /qn' % (a.product_code or "{00000000-0000-0000-0000-000000000000}"),
                 "InstallBehavior": 0, "RestartBehavior": 0, "MaxRetries": 3, "RetryIntervalInMinutes": 5,
@@ -191,6 +194,29 @@ class ImeStory:
             if result != "Success":
                 L("[PowerShell] Fail, the details are {\"ExecutionMsg\":\"New-ItemProperty : The property already exists.\",\"ResultDetails\":null}", type_=3, thread=15)
         L("[PowerShell] Polling thread stopped.", thread=15)
+
+    # ---- HealthScripts.log (remediations) -------------------------------
+    def hs_round(self, hs, remediations):
+        """One remediation check: remediations = [(policy id, name, detect_ok, remediate_exit)]."""
+        H = hs.log
+        H("[HS] Calling CheckRemediations", step=0.2)
+        H("[HS] Get policies = %s" % json.dumps([
+            {"PolicyId": pid, "PolicyName": name, "PolicyType": 6, "PolicyBody": "<encoded>",
+             "RemediationScript": "<encoded>", "RunAsAccount": 1, "RunAs32Bit": False, "ExecutionFrequency": 1440}
+            for pid, name, _, _ in remediations], separators=(",", ":")), step=0.6)
+        for pid, name, ok, rexit in remediations:
+            H("[HS] Processing policy with id = %s for user %s" % (pid, DEVICE_USER), step=0.1)
+            H("[HS] the pre-remdiation detection script compliance result for %s is %s" % (pid, ok), step=1.8)
+            if not ok:
+                H("[HS] remediation is enabled, starting remediation script for %s" % pid, step=0.1)
+                H("[HS] exit code of the script is %d" % rexit, step=2.4)
+                H("[HS] the post-remediation detection script compliance result for %s is %s" % (pid, rexit == 0), step=1.1)
+            H("[HS] new result = %s" % json.dumps({
+                "PolicyId": pid, "UserId": DEVICE_USER, "PolicyHash": None, "Result": 3 if ok or rexit == 0 else 4,
+                "ResultDetails": None, "InternalVersion": 1, "ErrorCode": 0 if ok or rexit == 0 else -2147024895,
+                "ResultType": 1, "PreRemediationDetectScriptOutput": "compliant" if ok else "not compliant",
+                "PreRemediationDetectScriptError": None, "RemediationScriptErrorDetails": None,
+                "PostRemediationDetectScriptOutput": None}, separators=(",", ":")), step=0.2)
 
     # ---- AgentExecutor.log ---------------------------------------------
     def agent_executor_script(self, sid, name, result):
@@ -282,12 +308,21 @@ class ImeStory:
         W("[Win32App][DownloadActionHandler] Handler invoked for policy with id: %s" % app.id)
         W("%s Content cache miss for app (id = %s, name = %s), start downloading" % (pfx, app.id, app.name))
         job = self.guid()
-        W("[StatusService] Downloading app (id = %s, name %s) via DO, bytes 0/%d for user %s" % (app.id, app.name, app.size, DEVICE_USER))
+        uid = app.user_id or DEVICE_USER
+        W("[StatusService] Downloading app (id = %s, name %s) via DO, bytes 0/%d for user %s" % (app.id, app.name, app.size, uid))
         W("[Win32App DO] DO Job Id = %s " % job, step=0.1)
         W("[Win32App DO] start creating a new download job, FileId = %s_%s_%d_intunewin-bin" % (self.guid(), app.id, app.rev))
         self.aw.advance(app.size / 9_000_000.0, jitter=3)
-        W("[StatusService] Downloading app (id = %s, name %s) via DO, bytes %d/%d for user %s" % (app.id, app.name, app.size, app.size, DEVICE_USER))
+        W("[StatusService] Downloading app (id = %s, name %s) via DO, bytes %d/%d for user %s" % (app.id, app.name, app.size, app.size, uid))
         W("[Win32App DO] DO download and decryption is successfully done")
+        if app.do_peer_pct is not None:
+            peers = app.size * app.do_peer_pct // 100
+            W("[DO TEL] = %s" % json.dumps({
+                "FileId": "%s_%s_%d_intunewin-bin" % (self.guid(), app.id, app.rev), "FileSize": app.size,
+                "TotalBytesDownloaded": app.size, "BytesFromPeers": peers, "BytesFromHttp": app.size - peers,
+                "BytesFromLanPeers": peers, "BytesFromGroupPeers": 0, "BytesFromInternetPeers": 0,
+                "PercentPeerCaching": app.do_peer_pct, "DownloadMode": 1, "DownloadDuration": "00:00:%02d" % min(59, max(1, app.size // 9_000_000)),
+                "Status": "Caching"}, separators=(",", ":")))
         W("%s Starts verifying encrypted hash" % pfx)
         W("%s hmac validation is pass." % pfx, step=0.3)
         W("%s file hash validation pass, starts decrypting" % pfx)
@@ -301,7 +336,7 @@ class ImeStory:
         W("%s ===Step=== Execute retry 0" % pfx)
         W("%s ===Step=== InstallBehavior RegularWin32App, Intent 3, UninstallCommandLine msiexec /x \"%s\" /qn" % (pfx, app.product_code))
         W("%s SetCurrentDirectory: C:\\Windows\\IMECache\\%s_%d" % (pfx, app.id, app.rev))
-        W("%s Launch Win32AppInstaller in machine session" % pfx)
+        W("%s Launch Win32AppInstaller in %s session" % (pfx, "user" if app.user_id else "machine"))
         W("%s lastWin32Error 0 after CreateProcess" % pfx)
         W("%s Create installer process successfully." % pfx)
         self.pid += self.rng.randrange(100, 2000)
