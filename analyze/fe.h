@@ -30,5 +30,7 @@ bool fe_parse_size(const char *s, uint64_t *out);
 bool fe_parse_uint(const char *s, unsigned *out);
 
 int apd_analyze_main(int argc, char **argv);
+int apd_collect_main(int argc, char **argv);   /* collect/cli.c */
+int apd_verify_main(int argc, char **argv);    /* collect/cli.c */
 
 #endif /* APD_FE_H */
