@@ -497,8 +497,10 @@ copy_item(struct coll *c, const char *handle, const char *orig, const char *bpat
 		}
 		in = 0;
 		s.mode = T_RAW;
+		/* read what the file held when opened: a log that keeps growing still ends */
 		for (;;) {
-			r = vt->read(&c->src, fh, c->blk, BLOCK, &err);
+			size_t want = st0.size - in < BLOCK ? (size_t)(st0.size - in) : BLOCK;
+			r = want ? vt->read(&c->src, fh, c->blk, want, &err) : 0;
 			if (r < 0)
 				break;
 			if (in == 0 && c->o->redact)

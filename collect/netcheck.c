@@ -384,10 +384,16 @@ run_endpoint(const struct ep *e, const struct apd_netcheck_opts *o, SSL_CTX *ctx
 					BIO_free(b);
 					X509_free(cert);
 				}
+				long v = SSL_get_verify_result(ssl);
 				snprintf(p.detail, sizeof(p.detail), "%s %s, certificate %s, valid until %s",
 				    SSL_get_version(ssl), SSL_get_cipher_name(ssl), subj, until);
-				p.status = "ok";
-				tls_ok = true;
+				if (v != X509_V_OK) {
+					snprintf(p.error, sizeof(p.error), "certificate not trusted: %s",
+					    X509_verify_cert_error_string(v));
+				} else {
+					p.status = "ok";
+					tls_ok = true;
+				}
 			}
 			p.ms = now_ms() - t0;
 			END();

@@ -145,7 +145,9 @@ apd_regw_open(struct apd_regw *w, FILE *f, struct apd_redact *rd)
 	w->bytes = 2;
 	if (apd_buf_adds(&w->line, "Windows Registry Editor Version 5.00") != APD_OK)
 		return APD_FATAL;
-	return flush_line(w);
+	if (flush_line(w) != APD_OK)
+		return APD_FAILED;
+	return flush_line(w);   /* the blank line after the header */
 }
 
 /* Append s, redacted when redaction is on. */

@@ -107,6 +107,15 @@ load_wants(const char *text, size_t n, struct want **out, size_t *nw, struct apd
 	return rc;
 }
 
+static void
+no_report(void *ud, const char *what, const char *path, const char *detail)
+{
+	(void)ud;
+	(void)what;
+	(void)path;
+	(void)detail;
+}
+
 int
 apd_verify_archive(const char *path, apd_verify_report_fn report, void *ud,
     struct apd_verify_result *res, struct apd_error *err)
@@ -121,6 +130,8 @@ apd_verify_archive(const char *path, apd_verify_report_fn report, void *ud,
 	int r, rc = APD_OK;
 
 	memset(res, 0, sizeof(*res));
+	if (report == NULL)
+		report = no_report;
 	if (a == NULL)
 		return apd_set_error(err, APD_FATAL, "out of memory");
 	archive_read_support_filter_all(a);

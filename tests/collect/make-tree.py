@@ -200,8 +200,13 @@ else:
        b'\xff\xfe' + '{"CloudAssignedTenantDomain":"contoso.example","ZtdRegistrationId":"x"}'.encode('utf-16-le'))
 mk('Windows/ServiceState/Autopilot/DeviceStatus.json', '{"state":"failed"}')
 mk('Windows/Provisioning/Diagnostics/AutopilotDiag.txt', 'provisioning diagnostics\r\n')
-mk('Windows/Logs/CBS/CBS.log', '2025-10-01 09:00:00, Info CBS Loaded Servicing Stack\r\n')
-mk('Windows/Logs/DISM/dism.log', '2025-10-01 09:00:00, Info DISM PID=1\r\n')
+# 1.2 MB each: the full-disk tests rely on staged copies of this size
+mk('Windows/Logs/CBS/CBS.log', ''.join('2025-10-01 09:00:%02d, Info                  CBS    '
+                                       'Loaded Servicing Stack, line %06d\r\n' % (i % 60, i)
+                                       for i in range(15000)))
+mk('Windows/Logs/DISM/dism.log', ''.join('2025-10-01 09:00:%02d, Info                  DISM   '
+                                         'PID=1 TID=2 line %06d\r\n' % (i % 60, i)
+                                         for i in range(17000)))
 if CORPUS:
     for name, src in [('ProgramData/Microsoft/DiagnosticLogCSP/Collectors/DiagnosticLogCSP_Collector_Autopilot_2025_10_1_10_0_0.etl', 'lxcore_kernel.etl'),
                       ('Windows/System32/LogFiles/WMI/CloudExperienceHostOobe.etl.001', 'etw_ad_netlogon_provider_zerologon_mimikatz.etl')]:
