@@ -59,6 +59,15 @@ python3 "$SRC/tests/collect/make-tree.py" "$ROOT" ${CORPUS:+"$CORPUS"} >/dev/nul
 	{ echo "not ok 1 - make-tree.py failed"; echo "0 passed, 1 failed"; exit 1; }
 ok "test tree built from real hives${CORPUS:+, corpus EVTX and IME logs}"
 
+# ---- help and man page in step ----
+undoc=
+for o in $("$APDIAG" collect --help | grep -o '^  --[a-z-]*') $("$APDIAG" verify --help | grep -o '^  --[a-z-]*'); do
+	grep -qF -- "$(printf '%s' "$o" | sed 's/-/\\-/g')" "$SRC/docs/apdiag.1" || undoc="$undoc $o"
+done
+check "every option of collect --help and verify --help is in docs/apdiag.1 (missing:${undoc:- none})" test -z "$undoc"
+check "the exit statuses of collect and verify are in docs/apdiag.1" \
+	sh -c "grep -q '^For\$' '$SRC/docs/apdiag.1' && grep -q '^.BR collect :' '$SRC/docs/apdiag.1' && grep -q '^.BR verify :' '$SRC/docs/apdiag.1'"
+
 # ---- every format ----
 for fmt in cab tar tar.gz tar.zst zip; do
 	out="$T/out/bundle.$fmt"
