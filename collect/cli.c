@@ -18,6 +18,15 @@
 
 int apd_collect_device_name(const char *root, char *out, size_t n);
 
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
 struct collect_cli {
 	const char *root;
 	const char *out;
@@ -248,6 +257,17 @@ apd_collect_main(int argc, char **argv)
 		o.progress = on_progress;
 	/* a file-size limit must fail the write (EFBIG), not kill the process */
 	signal(SIGXFSZ, SIG_IGN);
+	/* Ctrl-C and kill: stop, and remove the staging folder and the partial archive */
+	{
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		o.cancel = &stop;
+	}
 	apd_error_clear(&err);
 	rc = apd_collect_run(&o, &res, &err);
 	if (o.progress)
@@ -260,7 +280,7 @@ apd_collect_main(int argc, char **argv)
 	if (rc == APD_FATAL) {
 		fe_err("collect: %s; nothing was written to %s", err.msg, out);
 		free(out);
-		return APD_EXIT_INTERNAL;
+		return stop ? 128 + SIGINT : APD_EXIT_INTERNAL;
 	}
 	if (!cl.quiet) {
 		human(res.archive_bytes, sz, sizeof(sz));

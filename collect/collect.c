@@ -88,6 +88,12 @@ struct coll {
 
 /* ---- small helpers ---- */
 
+static bool
+cancelled(const struct coll *c)
+{
+	return c->o->cancel && *c->o->cancel;
+}
+
 static void
 iso_utc(int64_t secs, char out[32])
 {
@@ -512,11 +518,17 @@ copy_item(struct coll *c, const char *handle, const char *orig, const char *bpat
 			if (r == 0)
 				break;
 			in += (uint64_t)r;
+			if (cancelled(c)) {
+				r = -2;
+				s.werr = EINTR;
+				break;
+			}
 			if (c->o->copy_hook)
 				c->o->copy_hook(c->o->copy_hook_ud, orig, in);
 		}
 		if (r == -2) {
 			vt->close(&c->src, fh);
+			errno = s.werr ? s.werr : ENOMEM;
 			rc = APD_FATAL;
 			goto out_rm;
 		}
@@ -675,6 +687,10 @@ rv_key(void *ud, const char *path)
 {
 	struct regctx *r = ud;
 
+	if (cancelled(r->c)) {
+		r->w.err_no = EINTR;
+		return APD_FAILED;
+	}
 	return apd_regw_key(&r->w, path) == APD_OK ? APD_OK : APD_FAILED;
 }
 
@@ -1230,7 +1246,7 @@ write_manifest(struct coll *c, const char *path, uint64_t *size)
 
 #define ARCHIVE_BASE 4096u   /* archive header and trailer, generously */
 
-/* Choose what fits with a manifest of mlen bytes; true if anything was left out. */
+/* Choose what fits beside a manifest of mlen bytes: keep = false for the rest. */
 static void
 select_items(struct coll *c, uint64_t mlen)
 {
@@ -1406,6 +1422,10 @@ write_archive(struct coll *c, const char *manifest, uint64_t mlen, struct apd_co
 	for (i = 0; rc == APD_OK && i < c->nit; i++) {
 		if (!c->it[i].keep)
 			continue;
+		if (cancelled(c)) {
+			rc = apd_set_errno(err, APD_FATAL, EINTR, "interrupted");
+			break;
+		}
 		rc = apd_awriter_add(aw, c->it[i].path, c->it[i].staged, c->it[i].size,
 		    c->it[i].mtime_ns, err);
 		if (c->o->progress)
@@ -1489,6 +1509,10 @@ apd_collect_run(const struct apd_collect_opts *o, struct apd_collect_result *res
 	for (i = 0; i < c.prof.n; i++) {
 		const struct apd_pentry *e = &c.prof.e[i];
 		c.cur_entry = i;
+		if (cancelled(&c)) {
+			rc = apd_set_errno(err, APD_FATAL, EINTR, "interrupted");
+			goto out;
+		}
 		progress(&c, e->id);
 		switch (e->kind) {
 		case APD_P_EVENTS: rc = do_events(&c, e); break;
@@ -1497,8 +1521,11 @@ apd_collect_run(const struct apd_collect_opts *o, struct apd_collect_result *res
 		default: rc = do_command(&c, e); break;
 		}
 		if (rc == APD_FATAL) {
-			rc = apd_set_errno(err, APD_FATAL, errno, "%s: cannot write the staging copy in %s",
-			    e->id, dir);
+			if (cancelled(&c))
+				rc = apd_set_errno(err, APD_FATAL, EINTR, "interrupted");
+			else
+				rc = apd_set_errno(err, APD_FATAL, errno,
+				    "%s: cannot write the staging copy in %s", e->id, dir);
 			goto out;
 		}
 	}

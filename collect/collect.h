@@ -27,6 +27,7 @@
 #include "apd_buf.h"
 #include "apd_error.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -225,6 +226,9 @@ struct apd_collect_opts {
 	/* progress: called per item; may be NULL */
 	void (*progress)(void *ud, size_t done, size_t total, const char *what, uint64_t bytes);
 	void *progress_ud;
+	/* set to non-zero (by a signal handler) to stop: the run removes what it
+	   wrote and ends with APD_FATAL and os_errno EINTR; may be NULL */
+	volatile sig_atomic_t *cancel;
 	/* tests: called after each block copied from a source file */
 	void (*copy_hook)(void *ud, const char *orig, uint64_t copied);
 	void *copy_hook_ud;
