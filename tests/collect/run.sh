@@ -130,6 +130,11 @@ check ".reg round trip: REG_BINARY over several lines" test "$(regq "$IMEK" Bina
 check ".reg round trip: unknown type 0x1234" test "$(regq "$IMEK" Unknown)" = "REG_4660|X'0102'"
 check ".reg round trip: HKU user hive named by its SID" \
 	test "$(regq 'S-1-5-21-1111111111-2222222222-3333333333-1001\Software\Microsoft\Windows\CurrentVersion\UserOOBE' OOBEStatus)" = "REG_DWORD|1"
+check "analyze puts every manifest gap and left-out item into the gap table" \
+	test "$(sqlite3 "$T/idx.db" "SELECT count(*) FROM gap WHERE source_id = (SELECT id FROM source WHERE path LIKE '%!manifest.json')")" = \
+	"$(mq "$OUT" "len(m['gaps']) + len(m['left_out'])")"
+check "analyze indexes manifest.json as the apdiag manifest" \
+	test "$(sqlite3 "$T/idx.db" "SELECT kind FROM source WHERE path LIKE '%!manifest.json'")" = apdiag-manifest
 check "analyze derives the time zone from the exported SYSTEM keys" \
 	test "$(sqlite3 "$T/idx.db" "SELECT value FROM fact WHERE name='time.zone_source'")" = registry
 
