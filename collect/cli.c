@@ -288,8 +288,9 @@ apd_collect_main(int argc, char **argv)
 		fe_safe(stdout, out);
 		putchar('\n');
 		if (res.failed || res.left_out)
-			printf("  %zu items could not be read completely, %zu left out by --max-size: "
-			    "see \"gaps\" and \"left_out\" in manifest.json\n", res.failed, res.left_out);
+			printf("  %zu items could not be read completely, %zu left out (--max-size, or "
+			    "too large for the format): see \"gaps\" and \"left_out\" in manifest.json\n",
+			    res.failed, res.left_out);
 	}
 	free(out);
 	return rc == APD_WARN ? APD_EXIT_PARTIAL : APD_EXIT_OK;

@@ -47,6 +47,7 @@ struct item {
 	int redacted;        /* -1 not asked, 0 not text, 1 redacted */
 	bool changed;        /* still changing after COPY_TRIES copies */
 	bool keep;           /* goes into the archive (--max-size) */
+	bool too_large;      /* larger than the format can hold */
 };
 
 struct gap {
@@ -710,6 +711,14 @@ rv_problem(void *ud, const char *what, int os_error, const char *reason)
 	return add_gap(r->c, r->c->cur_entry, what, "error", os_error, "%s", reason);
 }
 
+static int
+rv_note(void *ud, const char *what, const char *reason)
+{
+	struct regctx *r = ud;
+
+	return add_gap(r->c, r->c->cur_entry, what, "stale", 0, "%s", reason);
+}
+
 /* "HKEY_LOCAL_MACHINE\\SOFTWARE\\x y" -> "registry/HKLM_SOFTWARE_x y.reg" */
 static char *
 reg_bundle_path(const char *key)
@@ -766,6 +775,7 @@ export_key(struct coll *c, const char *key, bool recurse)
 	v.key = rv_key;
 	v.value = rv_value;
 	v.problem = rv_problem;
+	v.note = rv_note;
 	v.ud = &r;
 	apd_error_clear(&err);
 	rc = c->src.vt->reg_walk(&c->src, key, recurse, &v, &err);
@@ -1202,7 +1212,10 @@ write_manifest(struct coll *c, const char *path, uint64_t *size)
 			apd_jw_str(&w, "original", apd_sv_cstr(c->it[i].orig));
 			apd_jw_int(&w, "size", (int64_t)c->it[i].size);
 			apd_jw_str(&w, "sha256", apd_sv_cstr(c->it[i].sha));
-			apd_jw_str(&w, "reason", APD_SV_LIT("left out to stay within --max-size"));
+			apd_jw_str(&w, "reason", c->it[i].too_large ? (c->o->fmt == APD_AF_CAB ?
+			    APD_SV_LIT("larger than a cab folder holds (1.5 GiB); use --format tar.zst") :
+			    APD_SV_LIT("larger than the archive format holds")) :
+			    APD_SV_LIT("left out to stay within --max-size"));
 			apd_jw_close(&w, '}');
 		}
 	apd_jw_close(&w, ']');
@@ -1253,12 +1266,16 @@ select_items(struct coll *c, uint64_t mlen)
 	uint64_t used, cost;
 	size_t i;
 
-	for (i = 0; i < c->nit; i++)
-		c->it[i].keep = true;
+	for (i = 0; i < c->nit; i++) {
+		c->it[i].keep = apd_afmt_fits(c->o->fmt, c->it[i].size);
+		c->it[i].too_large = !c->it[i].keep;
+	}
 	if (c->o->max_size == 0)
 		return;
 	used = ARCHIVE_BASE + apd_afmt_cost(c->o->fmt, mlen, 13);
 	for (i = 0; i < c->nit; i++) {
+		if (!c->it[i].keep)
+			continue;   /* too large for the format (apd_afmt_fits) */
 		cost = apd_afmt_cost(c->o->fmt, c->it[i].size, strlen(c->it[i].path));
 		if (used + cost <= c->o->max_size)
 			used += cost;

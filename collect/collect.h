@@ -97,6 +97,9 @@ struct apd_reg_visit {
 	int (*value)(void *ud, const char *name, uint32_t type, const void *data, size_t n);
 	/* a subkey or value that could not be read; the walk goes on */
 	int (*problem)(void *ud, const char *what, int os_error, const char *reason);
+	/* something that makes the export less than current, though all of it was read
+	   (a dirty hive whose transaction logs were not replayed) */
+	int (*note)(void *ud, const char *what, const char *reason);
 	void *ud;
 };
 
@@ -206,6 +209,8 @@ void apd_awriter_free(struct apd_awriter *w);
 const char *apd_afmt_name(enum apd_afmt f);
 const char *apd_afmt_ext(enum apd_afmt f);
 bool apd_afmt_parse(const char *s, enum apd_afmt *f);
+/* Can one entry of this size go into an archive of this format? */
+bool apd_afmt_fits(enum apd_afmt f, uint64_t size);
 /* Upper bound of the bytes one entry adds to an archive of this format. */
 uint64_t apd_afmt_cost(enum apd_afmt f, uint64_t size, size_t name_len);
 

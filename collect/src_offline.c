@@ -34,6 +34,8 @@ struct hive {
 	hive_h *h;        /* opened on first use */
 	int open_errno;   /* why it could not be opened (after a try) */
 	bool tried;
+	bool dirty;       /* the header's sequence numbers differ: logs not replayed */
+	bool dirty_told;
 };
 
 struct off {
@@ -493,8 +495,18 @@ hive_get(struct hive *hv, struct apd_error *err)
 		} else {
 			errno = 0;
 			hv->h = hivex_open(hv->file, 0);
-			if (hv->h == NULL)
+			if (hv->h == NULL) {
 				hv->open_errno = errno ? errno : EINVAL;
+			} else {
+				/* regf primary and secondary sequence numbers (offsets 4, 8) */
+				unsigned char hdr[12];
+				FILE *f = fopen(hv->file, "rb");
+				if (f && fread(hdr, 1, sizeof(hdr), f) == sizeof(hdr) &&
+				    memcmp(hdr + 4, hdr + 8, 4) != 0)
+					hv->dirty = true;
+				if (f)
+					fclose(f);
+			}
 		}
 	}
 	if (hv->h == NULL) {
@@ -698,6 +710,17 @@ off_reg_walk(struct apd_csrc *s, const char *key, bool recurse, const struct apd
 	if (hive_get(hv, err) == NULL) {
 		free(inner);
 		return APD_FAILED;
+	}
+	if (hv->dirty && !hv->dirty_told && v->note) {
+		char why[600];
+		hv->dirty_told = true;
+		snprintf(why, sizeof(why), "the hive file %s was not closed cleanly; its "
+		    "transaction logs (.LOG1, .LOG2) are not replayed, so the latest changes may be "
+		    "missing from its exports", hv->file);
+		if ((rc = v->note(v->ud, hv->root, why)) != APD_OK) {
+			free(inner);
+			return rc;
+		}
 	}
 	node = *inner ? descend(hv->h, hivex_root(hv->h), inner) : hivex_root(hv->h);
 	if (node == 0) {

@@ -195,6 +195,17 @@ p = sys.argv[1]; b = bytearray(open(p, 'rb').read())
 b[4096:4096 + 64] = b'\xde\xad' * 32
 open(p, 'wb').write(b)
 EOF
+# a dirty NTUSER.DAT: the primary and secondary sequence numbers differ (checksum kept valid)
+python3 - "$BAD/Users/jdoe/NTUSER.DAT" <<'EOF'
+import struct, sys
+p = sys.argv[1]; b = bytearray(open(p, 'rb').read())
+struct.pack_into('<I', b, 8, struct.unpack_from('<I', b, 4)[0] + 1)
+x = 0
+for i in range(0, 0x1FC, 4):
+    x ^= struct.unpack_from('<I', b, i)[0]
+struct.pack_into('<I', b, 0x1FC, 0xFFFFFFFE if x == 0xFFFFFFFF else (1 if x == 0 else x))
+open(p, 'wb').write(b)
+EOF
 # a missing SYSTEM hive
 rm "$BAD/Windows/System32/config/SYSTEM"
 # an unreadable file (mode 000; collect runs unprivileged when we are root)
@@ -215,6 +226,8 @@ check "missing SYSTEM hive: absent gaps naming the hive" \
 	test "$(gapkind "'HKEY_LOCAL_MACHINE\\\\SYSTEM' in g['item'] and 'hive file' in g['reason']")" = "['absent']"
 check "corrupt SOFTWARE hive: error gaps" \
 	test "$(gapkind "'HKEY_LOCAL_MACHINE\\\\SOFTWARE' in g['item']")" = "['error']"
+check "dirty user hive: collected, with a stale gap about the unreplayed logs" \
+	test "$(gapkind "g['item'].startswith('HKEY_USERS') and 'transaction logs' in g['reason']")" = "['stale']"
 check "path over 260 characters: collected, original path kept, name within 255 bytes" python3 -c "
 import json, subprocess, sys
 m = json.loads(subprocess.run(['bsdtar', '-xOf', sys.argv[1], 'manifest.json'], capture_output=True).stdout)
