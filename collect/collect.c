@@ -1440,7 +1440,7 @@ write_archive(struct coll *c, const char *manifest, uint64_t mlen, struct apd_co
 		if (!c->it[i].keep)
 			continue;
 		if (cancelled(c)) {
-			rc = apd_set_errno(err, APD_FATAL, EINTR, "interrupted");
+			rc = apd_set_error(err, APD_FATAL, "interrupted");
 			break;
 		}
 		rc = apd_awriter_add(aw, c->it[i].path, c->it[i].staged, c->it[i].size,
@@ -1527,7 +1527,7 @@ apd_collect_run(const struct apd_collect_opts *o, struct apd_collect_result *res
 		const struct apd_pentry *e = &c.prof.e[i];
 		c.cur_entry = i;
 		if (cancelled(&c)) {
-			rc = apd_set_errno(err, APD_FATAL, EINTR, "interrupted");
+			rc = apd_set_error(err, APD_FATAL, "interrupted");
 			goto out;
 		}
 		progress(&c, e->id);
@@ -1539,7 +1539,7 @@ apd_collect_run(const struct apd_collect_opts *o, struct apd_collect_result *res
 		}
 		if (rc == APD_FATAL) {
 			if (cancelled(&c))
-				rc = apd_set_errno(err, APD_FATAL, EINTR, "interrupted");
+				rc = apd_set_error(err, APD_FATAL, "interrupted");
 			else
 				rc = apd_set_errno(err, APD_FATAL, errno,
 				    "%s: cannot write the staging copy in %s", e->id, dir);

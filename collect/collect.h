@@ -232,7 +232,7 @@ struct apd_collect_opts {
 	void (*progress)(void *ud, size_t done, size_t total, const char *what, uint64_t bytes);
 	void *progress_ud;
 	/* set to non-zero (by a signal handler) to stop: the run removes what it
-	   wrote and ends with APD_FATAL and os_errno EINTR; may be NULL */
+	   wrote and ends with APD_FATAL, "interrupted"; may be NULL */
 	volatile sig_atomic_t *cancel;
 	/* tests: called after each block copied from a source file */
 	void (*copy_hook)(void *ud, const char *orig, uint64_t copied);

@@ -181,6 +181,26 @@ check_rc 3 "verify: an archive without a manifest (exit 3)" "$APDIAG" verify "$S
 check_rc 3 "collect: a root that is not a Windows volume (exit 3)" "$APDIAG" collect --root "$T/out" -o "$T/x.cab"
 check_rc 2 "collect: an unknown format (exit 2)" "$APDIAG" collect --root "$ROOT" --format rar
 
+# ---- progress on a terminal, quiet otherwise ----
+if command -v script >/dev/null; then
+	script -qec "'$APDIAG' collect --root '$ROOT' -o '$T/tty.tar' --format tar" /dev/null >"$T/tty.out" 2>&1
+	check "progress: a [n/N] line on a terminal" grep -q "$(printf '\r\033\\[K\\[1/')" "$T/tty.out"
+	"$APDIAG" collect --root "$ROOT" -o "$T/notty.tar" --format tar >/dev/null 2>"$T/notty.err"
+	check "progress: nothing on stderr when it is not a terminal" test ! -s "$T/notty.err"
+	rm -f "$T/tty.tar" "$T/notty.tar"
+else
+	echo "# SKIP progress checks: script(1) is not installed"
+fi
+
+# ---- interrupted: a 1 GiB sparse log keeps the copy busy long enough ----
+INT="$T/intvol"
+mkdir -p "$INT/Windows" "$INT/ProgramData/Microsoft/IntuneManagementExtension/Logs" "$T/intout"
+truncate -s 1G "$INT/ProgramData/Microsoft/IntuneManagementExtension/Logs/IntuneManagementExtension.log"
+check_rc 130 "SIGINT during the copy: exit 130" timeout --preserve-status -s INT 0.5 "$APDIAG" collect --root "$INT" -o "$T/intout/b.cab"
+check "SIGINT: the error says interrupted" grep -q 'interrupted; nothing was written' "$T/last.err"
+check "SIGINT: no archive, no partial file, no staging folder left" test -z "$(ls -A "$T/intout")"
+rm -rf "$INT"
+
 # ---- failure cases ----
 BAD="$T/bad"
 cp -a "$ROOT" "$BAD"
