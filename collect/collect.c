@@ -113,6 +113,7 @@ now_secs(void)
 	return (int64_t)time(NULL);
 }
 
+static char *redacted(struct coll *c, const char *s);
 static int
 add_gap(struct coll *c, size_t entry, const char *item, const char *kind, int os_error,
     const char *fmt, ...) APD_PRINTF(6, 7);
@@ -140,8 +141,8 @@ add_gap(struct coll *c, size_t entry, const char *item, const char *kind, int os
 	g->entry = entry;
 	g->kind = kind;
 	g->os_error = os_error;
-	g->item = strdup(item);
-	g->reason = strdup(msg);
+	g->item = redacted(c, item);
+	g->reason = redacted(c, msg);
 	if (g->item == NULL || g->reason == NULL) {
 		free(g->item);
 		free(g->reason);
@@ -278,6 +279,65 @@ stage_name(struct coll *c)
 	if (s)
 		sprintf(s, "%s/%06u", c->stage, ++c->nstaged);
 	return s;
+}
+
+/* A copy of s, redacted when --redact is on (paths and messages name users too). */
+static char *
+redacted(struct coll *c, const char *s)
+{
+	struct apd_buf b;
+	char *r;
+
+	if (!c->o->redact)
+		return strdup(s);
+	apd_buf_init(&b, strlen(s) * 4 + 64);
+	if (apd_redact_text(&c->rd, s, strlen(s), &b) != APD_OK) {
+		apd_buf_done(&b);
+		return NULL;
+	}
+	r = strdup(b.p ? b.p : "");
+	apd_buf_done(&b);
+	return r;
+}
+
+/*
+ * Make a bundle path unique in the archive: two sources whose names escape
+ * to the same text get "~2", "~3"... before the extension.  Takes bp,
+ * returns the path to use (malloc'd) or NULL.
+ */
+static char *
+unique_path(struct coll *c, char *bp)
+{
+	char key[MAX_NAME + 16], *out;
+	const char *slash, *dot;
+	unsigned k;
+	int s;
+
+	for (k = 1; k < 1000; k++) {
+		if (k == 1) {
+			out = strdup(bp);
+		} else {
+			slash = strrchr(bp, '/');
+			dot = strrchr(slash ? slash : bp, '.');
+			if (dot == NULL || dot == (slash ? slash + 1 : bp))
+				dot = bp + strlen(bp);
+			out = malloc(strlen(bp) + 8);
+			if (out)
+				sprintf(out, "%.*s~%u%s", (int)(dot - bp), bp, k, dot);
+		}
+		if (out == NULL)
+			break;
+		snprintf(key, sizeof(key), "\001%s", out);
+		if ((s = seen_add(c, key)) == 1) {
+			free(bp);
+			return out;
+		}
+		free(out);
+		if (s < 0)
+			break;
+	}
+	free(bp);
+	return NULL;
 }
 
 static int
@@ -615,7 +675,7 @@ on_found(void *ud, const struct apd_cfound *f)
 {
 	struct found_ctx *fc = ud;
 	struct coll *c = fc->c;
-	char *bp;
+	char *bp, *orig;
 	int rc, s;
 
 	if (f->reason)
@@ -633,10 +693,18 @@ on_found(void *ud, const struct apd_cfound *f)
 	} else {
 		bp = bundle_path(fc->prefix, f->rel);
 	}
-	if (bp == NULL)
+	if (bp && c->o->redact) {
+		char *r = redacted(c, bp);
+		free(bp);
+		bp = r;
+	}
+	if (bp == NULL || (bp = unique_path(c, bp)) == NULL || (orig = redacted(c, f->orig)) == NULL) {
+		free(bp);
 		return APD_FATAL;
-	rc = copy_item(c, f->handle, f->orig, bp);
+	}
+	rc = copy_item(c, f->handle, orig, bp);
 	free(bp);
+	free(orig);
 	return rc;
 }
 
@@ -758,6 +826,15 @@ export_key(struct coll *c, const char *key, bool recurse)
 		free(staged);
 		return APD_FATAL;
 	}
+	if (c->o->redact) {
+		char *red = redacted(c, bp);
+		free(bp);
+		bp = red;
+	}
+	if (bp == NULL || (bp = unique_path(c, bp)) == NULL) {
+		free(staged);
+		return APD_FATAL;
+	}
 	if ((f = fopen(staged, "wbx")) == NULL) {
 		free(staged);
 		free(bp);
@@ -815,7 +892,7 @@ export_key(struct coll *c, const char *key, bool recurse)
 			return APD_FATAL;
 		}
 		it->path = bp;
-		it->orig = strdup(key);
+		it->orig = redacted(c, key);
 		it->staged = staged;
 		it->size = r.w.bytes;
 		it->mtime_ns = (int64_t)now_secs() * 1000000000;

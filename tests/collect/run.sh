@@ -157,6 +157,7 @@ tok=$(grep -aho 'user-[0-9a-f]\{10\}@redacted.invalid' "$T/red/files/ProgramData
 check "--redact: the same UPN gets the same token in the IME log and the .reg export" \
 	python3 -c "import sys; t=open(sys.argv[1],'rb').read().decode('utf-16-le'); sys.exit(0 if sys.argv[2] and sys.argv[2] in t else 1)" \
 	"$T/red/registry/HKLM_SOFTWARE_Microsoft_Enrollments.reg" "$tok"
+check "--redact: the manifest names no user either" sh -c "! bsdtar -xOf '$T/red.tar' manifest.json | grep -qi 'jane.doe\|jdoe'"
 check "--redact: the manifest says redaction was applied" test "$(mq "$T/red.tar" "m['redaction']['applied']")" = True
 check_rc 0 "verify the redacted bundle" "$APDIAG" verify "$T/red.tar"
 
@@ -226,6 +227,9 @@ for i in range(0, 0x1FC, 4):
 struct.pack_into('<I', b, 0x1FC, 0xFFFFFFFE if x == 0xFFFFFFFF else (1 if x == 0 else x))
 open(p, 'wb').write(b)
 EOF
+# two names that escape to the same bundle name ('a:b' is written 'a%3Ab')
+echo colon >"$BAD/Windows/Provisioning/Diagnostics/a:b.log"
+echo percent >"$BAD/Windows/Provisioning/Diagnostics/a%3Ab.log"
 # a missing SYSTEM hive
 rm "$BAD/Windows/System32/config/SYSTEM"
 # an unreadable file (mode 000; collect runs unprivileged when we are root)
@@ -246,6 +250,8 @@ check "missing SYSTEM hive: absent gaps naming the hive" \
 	test "$(gapkind "'HKEY_LOCAL_MACHINE\\\\SYSTEM' in g['item'] and 'hive file' in g['reason']")" = "['absent']"
 check "corrupt SOFTWARE hive: error gaps" \
 	test "$(gapkind "'HKEY_LOCAL_MACHINE\\\\SOFTWARE' in g['item']")" = "['error']"
+check "names that escape alike are both kept, the second as ~2" \
+	sh -c "bsdtar -tf '$T/bout/bad.cab' | grep -c 'Diagnostics/a%3Ab\(~2\)\?.log' | grep -qx 2"
 check "dirty user hive: collected, with a stale gap about the unreplayed logs" \
 	test "$(gapkind "g['item'].startswith('HKEY_USERS') and 'transaction logs' in g['reason']")" = "['stale']"
 check "path over 260 characters: collected, original path kept, name within 255 bytes" python3 -c "
