@@ -1083,8 +1083,9 @@ do_network(struct coll *c)
 	no.timeout_ms = c->o->net_timeout_ms ? c->o->net_timeout_ms : 5000;
 	no.ca_file = getenv("APDIAG_NETCHECK_CAFILE");
 	apd_error_clear(&err);
-	rc = apd_netcheck_run(text ? text : apd_endpoints_xml, text ? tn : strlen(apd_endpoints_xml),
-	    &no, f, &c->net_probes, &c->net_failures, &err);
+	rc = apd_netcheck_run(c->o->endpoints_path ? (text ? text : "") : apd_endpoints_xml,
+	    c->o->endpoints_path ? tn : strlen(apd_endpoints_xml), &no, f, &c->net_probes,
+	    &c->net_failures, &err);
 	free(text);
 	if (rc != APD_OK || fflush(f) != 0) {
 		fclose(f);
@@ -1580,6 +1581,11 @@ apd_collect_run(const struct apd_collect_opts *o, struct apd_collect_result *res
 	iso_utc(now_secs(), c.started);
 	if ((rc = load_profile(&c, err)) != APD_OK)
 		goto out;
+	/* the platform source: offline from a volume; the live one (issue 8) when root is NULL */
+	if (o->root == NULL) {
+		rc = apd_set_error(err, APD_FAILED, "live collection is not in this build: give --root");
+		goto out;
+	}
 	if ((rc = apd_csrc_offline(&c.src, o->root, err)) != APD_OK)
 		goto out;
 	c.blk = malloc(BLOCK);

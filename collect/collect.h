@@ -217,7 +217,7 @@ uint64_t apd_afmt_cost(enum apd_afmt f, uint64_t size, size_t name_len);
 /* ---- the collection (collect.c) ---- */
 
 struct apd_collect_opts {
-	const char *root;          /* offline: the volume */
+	const char *root;          /* offline: the volume; NULL: live (issue 8, src_win.c) */
 	const char *out;           /* final archive path */
 	enum apd_afmt fmt;
 	uint64_t max_size;         /* 0: no cap */
