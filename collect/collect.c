@@ -429,14 +429,15 @@ flush_text(struct sink *s, size_t n)
 	struct apd_buf u8, red, u16;
 	int rc = APD_OK;
 
-	apd_buf_init(&red, 4 * REDACT_CHUNK + 64);
+	/* replacements grow text at most 5.4 times ("a@b.cc" -> 32 bytes): caps to match */
+	apd_buf_init(&red, 16 * n + 1024);
 	if (s->mode == T_TEXT8) {
 		rc = apd_redact_text(&s->c->rd, s->carry.p, n, &red);
 		if (rc == APD_OK)
 			sink_put(s, red.p, red.n);
 	} else {
-		apd_buf_init(&u8, 4 * REDACT_CHUNK + 64);
-		apd_buf_init(&u16, 8 * REDACT_CHUNK + 64);
+		apd_buf_init(&u8, 2 * n + 64);
+		apd_buf_init(&u16, 32 * n + 1024);
 		rc = apd_utf16_to_utf8(&u8, (const unsigned char *)s->carry.p, n, false);
 		if (rc == APD_OK)
 			rc = apd_redact_text(&s->c->rd, u8.p ? u8.p : "", u8.n, &red);

@@ -378,6 +378,51 @@ START_TEST(test_bad_profile_leaves_nothing)
 }
 END_TEST
 
+/* Redaction that grows the text five-fold, over several blocks, in 8-bit and UTF-16 logs. */
+START_TEST(test_redact_dense)
+{
+	static const char prof[] = "<profile name=\"t\" version=\"1\">"
+		"<files id=\"logs\" path=\"ProgramData\\Logs\\*\"/></profile>";
+	static char root[512], out[512], pp[512];
+	struct apd_collect_opts o;
+	struct apd_collect_result res;
+	struct apd_error err;
+	struct apd_buf b, w;
+	size_t i;
+
+	mkdir(apd_test_tpath("vol"), 0755);
+	mkdir(apd_test_tpath("vol/Windows"), 0755);
+	mkdir(apd_test_tpath("vol/ProgramData"), 0755);
+	mkdir(apd_test_tpath("vol/ProgramData/Logs"), 0755);
+	mkdir(apd_test_tpath("out"), 0755);
+	apd_buf_init(&b, (size_t)8 << 20);
+	for (i = 0; i < 200000; i++)   /* 1.4 MB: two read blocks; one address a line */
+		ck_assert_int_eq(apd_buf_adds(&b, "a@b.cc\n"), APD_OK);
+	apd_test_write_file(apd_test_tpath("vol/ProgramData/Logs/dense.log"), b.p, b.n);
+	apd_buf_init(&w, (size_t)16 << 20);
+	ck_assert_int_eq(apd_buf_add(&w, "\xff\xfe", 2), APD_OK);
+	ck_assert_int_eq(apd_utf8_to_utf16le(&w, b.p, b.n / 4), APD_OK);
+	apd_test_write_file(apd_test_tpath("vol/ProgramData/Logs/dense16.log"), w.p, w.n);
+	apd_buf_done(&b);
+	apd_buf_done(&w);
+	apd_test_write_file(apd_test_tpath("profile.xml"), prof, sizeof(prof) - 1);
+	snprintf(root, sizeof(root), "%s", apd_test_tpath("vol"));
+	snprintf(out, sizeof(out), "%s", apd_test_tpath("out/b.tar"));
+	snprintf(pp, sizeof(pp), "%s", apd_test_tpath("profile.xml"));
+	memset(&o, 0, sizeof(o));
+	o.root = root;
+	o.out = out;
+	o.fmt = APD_AF_TAR;
+	o.profile_path = pp;
+	o.redact = true;
+	apd_error_clear(&err);
+	ck_assert_msg(apd_collect_run(&o, &res, &err) == APD_OK, "%s", err.msg);
+	ck_assert_uint_eq(res.items, 2);
+	/* 200000 + 50000 addresses, each now 32 bytes (64 in UTF-16) plus its line end */
+	ck_assert_uint_eq(res.input_bytes, 200000u * 33 + 2 + 50000u * 66);
+}
+END_TEST
+
 START_TEST(test_builtin_profile)
 {
 	struct apd_profile p;
@@ -414,6 +459,7 @@ suite(void)
 	tcase_add_test(tc, test_changing_file_settles);
 	tcase_add_test(tc, test_bad_profile_leaves_nothing);
 	tcase_add_test(tc, test_builtin_profile);
+	tcase_add_test(tc, test_redact_dense);
 	suite_add_tcase(s, tc);
 	return s;
 }
