@@ -11,4 +11,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     libarchive-dev libpcre2-dev libxml2-dev libsqlite3-dev libjson-c-dev libssl-dev check \
     libhivex-dev libgcab-dev \
     cabextract gcab libarchive-tools zstd xz-utils bzip2 zip unzip python3 sqlite3 \
-    libevtx-utils time libhivex-bin libwin-hivex-perl >/dev/null
+    libevtx-utils time libhivex-bin libwin-hivex-perl openssl >/dev/null
