@@ -1,11 +1,8 @@
 /*
  * archive.c - the archive writers behind struct apd_awriter.
  *
- * cab:  libgcab (Debian's libgcab, what fwupd uses), MSZIP, one folder per
- *       1.5 GiB of input so no folder passes the format's 65535 data blocks;
- *       names use '\\' like Microsoft's cabs, with the UTF-8 flag set on
- *       non-ASCII names.  The Windows build puts cabinet.dll FCI behind the
- *       same four calls.
+ * cab:  the platform's cab backend (archive_cab.h): libgcab here,
+ *       cabinet.dll FCI in the Windows build.
  * tar, tar.gz, tar.zst: libarchive, POSIX pax (UTF-8 and long names).
  * zip:  libarchive, deflate, UTF-8 names; zip64 when an entry needs it.
  *
@@ -13,60 +10,22 @@
  * writer only adds staged files; atomicity (temporary file, rename) is the
  * caller's.
  */
-#include "collect.h"
+#include "archive_cab.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wstrict-prototypes"
-#include <gio/gio.h>
-#include <libgcab.h>
-#pragma GCC diagnostic pop
-
-#define CAB_FOLDER_BYTES ((uint64_t)3 << 29)   /* 1.5 GiB of input per cab folder */
-#define CAB_MAX_NAME     255                   /* CFFILE szName, without its NUL */
-
 struct apd_awriter {
 	enum apd_afmt fmt;
-	int fd;
-	char *path;
-	/* libarchive */
-	struct archive *a;
+	struct apd_cabw *cab;    /* cab */
+	struct archive *a;       /* the others */
 	char *buf;
-	/* gcab */
-	GCabCabinet *cab;
-	GCabFolder *folder;
-	uint64_t folder_bytes;
 };
-
-/* Start a new MSZIP folder; the cabinet holds it, w->folder borrows it. */
-static int
-new_folder(struct apd_awriter *w, struct apd_error *err)
-{
-	GCabFolder *f = gcab_folder_new(GCAB_COMPRESSION_MSZIP);
-	GError *ge = NULL;
-	gboolean ok = gcab_cabinet_add_folder(w->cab, f, &ge);
-
-	g_object_unref(f);
-	if (!ok) {
-		apd_set_error(err, APD_FATAL, "cab: %s", ge ? ge->message : "cannot add a folder");
-		g_clear_error(&ge);
-		return APD_FATAL;
-	}
-	w->folder = f;
-	w->folder_bytes = 0;
-	return APD_OK;
-}
 
 static const char *const fmt_names[] = { "cab", "tar", "tar.gz", "tar.zst", "zip" };
 
@@ -103,7 +62,7 @@ bool
 apd_afmt_fits(enum apd_afmt f, uint64_t size)
 {
 	/* a cab folder holds at most 65535 blocks of 32 KiB: one file may not span more */
-	return f != APD_AF_CAB || size <= CAB_FOLDER_BYTES;
+	return f != APD_AF_CAB || size <= APD_CAB_FOLDER_BYTES;
 }
 
 uint64_t
@@ -133,24 +92,9 @@ apd_awriter_open(struct apd_awriter **wp, enum apd_afmt fmt, int fd, const char 
 	if (w == NULL)
 		return apd_set_error(err, APD_FATAL, "out of memory");
 	w->fmt = fmt;
-	w->fd = fd;
 	if (fmt == APD_AF_CAB) {
-#ifdef __GLIBC__
-		/*
-		 * gcab sets up and tears down a zlib stream for every 32 KiB block.
-		 * glibc would hand the freed ~256 KiB back to the kernel each time
-		 * (brk) and fault in zeroed pages for the next block: 5 times slower
-		 * (bench/collect.sh).  Keep freed memory for reuse instead.
-		 */
-		mallopt(M_TRIM_THRESHOLD, 64 << 20);
-#endif
-		if ((w->path = strdup(path)) == NULL) {
-			apd_awriter_free(w);
-			return apd_set_error(err, APD_FATAL, "out of memory");
-		}
-		w->cab = gcab_cabinet_new();
-		if (new_folder(w, err) != APD_OK) {
-			apd_awriter_free(w);
+		if (apd_cabw_open(&w->cab, fd, path, err) != APD_OK) {
+			free(w);
 			return APD_FATAL;
 		}
 		*wp = w;
@@ -196,59 +140,6 @@ apd_awriter_open(struct apd_awriter **wp, enum apd_afmt fmt, int fd, const char 
 	return APD_OK;
 }
 
-static bool
-is_ascii(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x80)
-			return false;
-	return true;
-}
-
-static int
-cab_add(struct apd_awriter *w, const char *name, const char *path, uint64_t size,
-    int64_t mtime_ns, struct apd_error *err)
-{
-	GCabFile *cf;
-	GFile *gf;
-	GDateTime *dt;
-	GError *ge = NULL;
-	char *n, *p;
-	gboolean ok;
-
-	if (strlen(name) > CAB_MAX_NAME)
-		return apd_set_error(err, APD_FAILED, "%s: longer than the 255 bytes a cab name holds",
-		    name);
-	if (w->folder_bytes > 0 && w->folder_bytes + size > CAB_FOLDER_BYTES &&
-	    new_folder(w, err) != APD_OK)
-		return APD_FATAL;
-	if ((n = strdup(name)) == NULL)
-		return apd_set_error(err, APD_FATAL, "out of memory");
-	for (p = n; *p; p++)
-		if (*p == '/')
-			*p = '\\';
-	gf = g_file_new_for_path(path);
-	cf = gcab_file_new_with_file(n, gf);
-	g_object_unref(gf);
-	free(n);
-	dt = g_date_time_new_from_unix_utc(mtime_ns / 1000000000);
-	if (dt) {
-		gcab_file_set_date_time(cf, dt);
-		g_date_time_unref(dt);
-	}
-	gcab_file_set_attributes(cf, GCAB_FILE_ATTRIBUTE_ARCH |
-	    (is_ascii(name) ? 0 : GCAB_FILE_ATTRIBUTE_NAME_IS_UTF));
-	ok = gcab_folder_add_file(w->folder, cf, FALSE, NULL, &ge);
-	g_object_unref(cf);
-	if (!ok) {
-		apd_set_error(err, APD_FAILED, "%s: cab: %s", name, ge ? ge->message : "cannot add");
-		g_clear_error(&ge);
-		return APD_FAILED;
-	}
-	w->folder_bytes += size;
-	return APD_OK;
-}
-
 int
 apd_awriter_add(struct apd_awriter *w, const char *name, const char *path, uint64_t size,
     int64_t mtime_ns, struct apd_error *err)
@@ -259,7 +150,7 @@ apd_awriter_add(struct apd_awriter *w, const char *name, const char *path, uint6
 	ssize_t n;
 
 	if (w->fmt == APD_AF_CAB)
-		return cab_add(w, name, path, size, mtime_ns, err);
+		return apd_cabw_add(w->cab, name, path, size, mtime_ns, err);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return apd_set_errno(err, APD_FATAL, errno, "%s: cannot read the staged copy", name);
 	e = archive_entry_new();
@@ -299,38 +190,12 @@ apd_awriter_add(struct apd_awriter *w, const char *name, const char *path, uint6
 int
 apd_awriter_finish(struct apd_awriter *w, struct apd_error *err)
 {
-	GFileIOStream *io;
-	GOutputStream *os;
-	GFile *gf;
-	GError *ge = NULL;
-	gboolean ok;
-
-	if (w->fmt != APD_AF_CAB) {
-		if (archive_write_close(w->a) != ARCHIVE_OK)
-			return apd_set_errno(err, APD_FATAL, archive_errno(w->a), "%s: %s",
-			    fmt_names[w->fmt], archive_error_string(w->a) ?
-			    archive_error_string(w->a) : "cannot finish the archive");
-		return APD_OK;
-	}
-	/* gcab seeks back to write the header: open the temporary file read-write */
-	gf = g_file_new_for_path(w->path);
-	io = g_file_open_readwrite(gf, NULL, &ge);
-	g_object_unref(gf);
-	if (io == NULL) {
-		apd_set_error(err, APD_FATAL, "cab: %s", ge ? ge->message : "cannot open the output");
-		g_clear_error(&ge);
-		return APD_FATAL;
-	}
-	os = g_io_stream_get_output_stream(G_IO_STREAM(io));
-	ok = gcab_cabinet_write_simple(w->cab, os, NULL, NULL, NULL, &ge);   /* closes os */
-	if (!g_io_stream_close(G_IO_STREAM(io), NULL, ok ? &ge : NULL))
-		ok = FALSE;
-	g_object_unref(io);
-	if (!ok) {
-		apd_set_error(err, APD_FATAL, "cab: %s", ge ? ge->message : "cannot write");
-		g_clear_error(&ge);
-		return APD_FATAL;
-	}
+	if (w->fmt == APD_AF_CAB)
+		return apd_cabw_finish(w->cab, err);
+	if (archive_write_close(w->a) != ARCHIVE_OK)
+		return apd_set_errno(err, APD_FATAL, archive_errno(w->a), "%s: %s", fmt_names[w->fmt],
+		    archive_error_string(w->a) ? archive_error_string(w->a) :
+		    "cannot finish the archive");
 	return APD_OK;
 }
 
@@ -341,9 +206,7 @@ apd_awriter_free(struct apd_awriter *w)
 		return;
 	if (w->a)
 		archive_write_free(w->a);
-	if (w->cab)
-		g_object_unref(w->cab);   /* and the folders it holds */
+	apd_cabw_free(w->cab);
 	free(w->buf);
-	free(w->path);
 	free(w);
 }
