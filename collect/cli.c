@@ -186,7 +186,14 @@ on_progress(void *ud, size_t done, size_t total, const char *what, uint64_t byte
 		fprintf(stderr, "\r\033[K[%zu/%zu] %8.1f MB  ", done + 1, total, (double)bytes / 1e6);
 	else
 		fprintf(stderr, "\r\033[K[%zu/%zu] ", done + 1, total);
-	fe_safe_n(stderr, what, strlen(what) > 50 ? 50 : strlen(what));
+	if (strlen(what) > 50) {   /* the end of a long path says the most */
+		const char *t = what + strlen(what) - 47;
+		while (((unsigned char)*t & 0xC0) == 0x80)
+			t++;
+		fputs("...", stderr);
+		what = t;
+	}
+	fe_safe(stderr, what);
 	fflush(stderr);
 }
 

@@ -35,6 +35,7 @@
 #define COPY_TRIES   3
 #define MAX_NAME     255          /* bundle names fit a cab's CFFILE name */
 #define REDACT_CHUNK ((size_t)1 << 20)
+#define PROGRESS_EVERY ((uint64_t)64 << 20)  /* progress inside a file this often */
 
 struct item {
 	size_t entry;        /* index into the profile */
@@ -85,6 +86,7 @@ struct coll {
 	size_t *entry_items;      /* items per entry */
 	unsigned net_probes, net_failures;
 	bool net_done;
+	uint64_t bytes_done;      /* bytes of the items staged so far */
 };
 
 /* ---- small helpers ---- */
@@ -382,14 +384,8 @@ new_item(struct coll *c)
 static void
 progress(struct coll *c, const char *what)
 {
-	uint64_t bytes = 0;
-	size_t i;
-
-	if (c->o->progress == NULL)
-		return;
-	for (i = 0; i < c->nit; i++)
-		bytes += c->it[i].size;
-	c->o->progress(c->o->progress_ud, c->cur_entry, c->prof.n, what, bytes);
+	if (c->o->progress)
+		c->o->progress(c->o->progress_ud, c->cur_entry, c->prof.n, what, c->bytes_done);
 }
 
 /* ---- copying with redaction ---- */
@@ -587,6 +583,9 @@ copy_item(struct coll *c, const char *handle, const char *orig, const char *bpat
 			}
 			if (c->o->copy_hook)
 				c->o->copy_hook(c->o->copy_hook_ud, orig, in);
+			if (c->o->progress && in % PROGRESS_EVERY < (uint64_t)r)   /* a large file */
+				c->o->progress(c->o->progress_ud, c->cur_entry, c->prof.n, orig,
+				    c->bytes_done + in);
 		}
 		if (r == -2) {
 			vt->close(&c->src, fh);
@@ -628,6 +627,7 @@ copy_item(struct coll *c, const char *handle, const char *orig, const char *bpat
 	if (it->path == NULL || it->orig == NULL)
 		return APD_FATAL;
 	c->nit++;
+	c->bytes_done += it->size;
 	c->entry_items[c->cur_entry]++;
 	if (changed)
 		return add_gap(c, c->cur_entry, orig, "changed", 0,
@@ -703,6 +703,8 @@ on_found(void *ud, const struct apd_cfound *f)
 		free(bp);
 		return APD_FATAL;
 	}
+	if (c->o->progress)
+		c->o->progress(c->o->progress_ud, c->cur_entry, c->prof.n, orig, c->bytes_done);
 	rc = copy_item(c, f->handle, orig, bp);
 	free(bp);
 	free(orig);
@@ -902,6 +904,7 @@ export_key(struct coll *c, const char *key, bool recurse)
 		if (it->orig == NULL)
 			return APD_FATAL;
 		c->nit++;
+		c->bytes_done += it->size;
 		c->entry_items[c->cur_entry]++;
 	}
 	return APD_OK;
