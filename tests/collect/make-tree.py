@@ -125,6 +125,10 @@ software = {
     'Microsoft\\Ünicode Këy': [('Name', sz('non-ASCII key'))],
     'Microsoft\\PolicyManager\\current\\device\\Update': [('AllowAutoUpdate', 'dword:00000001')],
 }
+# a key with 10,000 values and a 16,000-byte one (hivex writes values up to about 16 KiB)
+software['Microsoft\\Provisioning\\NodeCache\\CSP\\Device\\Many'] = (
+    [('v%05d' % i, 'dword:%08x' % i) for i in range(10000)] +
+    [('Large', 'hex:' + hexb(bytes(i & 255 for i in range(16000))))])
 hive('Windows/System32/config/SOFTWARE', software)
 
 # ---- SYSTEM: CurrentControlSet is ControlSet002 here ----

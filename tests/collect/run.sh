@@ -130,6 +130,8 @@ check ".reg round trip: REG_BINARY over several lines" test "$(regq "$IMEK" Bina
 check ".reg round trip: unknown type 0x1234" test "$(regq "$IMEK" Unknown)" = "REG_4660|X'0102'"
 check ".reg round trip: HKU user hive named by its SID" \
 	test "$(regq 'S-1-5-21-1111111111-2222222222-3333333333-1001\Software\Microsoft\Windows\CurrentVersion\UserOOBE' OOBEStatus)" = "REG_DWORD|1"
+check ".reg round trip: a key with 10,000 values and a 16,000-byte one" \
+	test "$(sqlite3 "$T/idx.db" "SELECT count(*) || ' ' || max(length(value)) FROM reg_value WHERE key = 'SOFTWARE\Microsoft\Provisioning\NodeCache\CSP\Device\Many' AND name IS NOT NULL")" = "10001 16000"
 check "analyze puts every manifest gap and left-out item into the gap table" \
 	test "$(sqlite3 "$T/idx.db" "SELECT count(*) FROM gap WHERE source_id = (SELECT id FROM source WHERE path LIKE '%!manifest.json')")" = \
 	"$(mq "$OUT" "len(m['gaps']) + len(m['left_out'])")"
