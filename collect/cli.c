@@ -4,6 +4,7 @@
  * (collect/collect.h); only this file prints.
  */
 #include "collect.h"
+#include "plat.h"
 #include "../analyze/fe.h"
 
 #include <errno.h>
@@ -238,7 +239,7 @@ apd_collect_main(int argc, char **argv)
 		const char *dir = cl.out ? cl.out : ".";
 		if (apd_collect_device_name(cl.root, pc, sizeof(pc)) != APD_OK)
 			snprintf(pc, sizeof(pc), "unknown");
-		gmtime_r(&now, &tm);
+		apd_plat_gmtime(now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 		out = malloc(strlen(dir) + strlen(pc) + 64);
 		if (out == NULL) {

@@ -17,11 +17,11 @@
  * nothing under the final name.
  */
 #include "collect.h"
+#include "plat.h"
 #include "apd_json.h"
 #include "apd_sha256.h"
 #include "apd_text.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -103,7 +103,7 @@ iso_utc(int64_t secs, char out[32])
 	struct tm tm;
 	time_t t = (time_t)secs;
 
-	if (gmtime_r(&t, &tm) == NULL)
+	if (apd_plat_gmtime(t, &tm) != 0)
 		snprintf(out, 32, "1970-01-01T00:00:00Z");
 	else
 		strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -551,7 +551,9 @@ copy_item(struct coll *c, const char *handle, const char *orig, const char *bpat
 		memset(&s, 0, sizeof(s));
 		s.c = c;
 		apd_buf_init(&s.carry, 4 * REDACT_CHUNK);
-		s.fd = open(staged, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (try > 0)
+			unlink(staged);   /* the copy of the earlier try */
+		s.fd = apd_plat_create(staged);
 		if (s.fd < 0 || apd_sha256_init(&s.sha) != APD_OK) {
 			int e = errno;
 			vt->close(&c->src, fh);
@@ -823,7 +825,7 @@ export_key(struct coll *c, const char *key, bool recurse)
 	struct item *it;
 	char *staged, *bp;
 	FILE *f;
-	int rc, wrc;
+	int fd = -1, rc, wrc;
 
 	if ((staged = stage_name(c)) == NULL || (bp = reg_bundle_path(key)) == NULL) {
 		free(staged);
@@ -838,7 +840,9 @@ export_key(struct coll *c, const char *key, bool recurse)
 		free(staged);
 		return APD_FATAL;
 	}
-	if ((f = fopen(staged, "wbx")) == NULL) {
+	if ((fd = apd_plat_create(staged)) < 0 || (f = fdopen(fd, "wb")) == NULL) {
+		if (fd >= 0)
+			close(fd);
 		free(staged);
 		free(bp);
 		return APD_FATAL;
@@ -1054,7 +1058,7 @@ do_network(struct coll *c)
 	char *staged, *text = NULL, buf[65536];
 	size_t tn = 0;
 	FILE *f;
-	int rc;
+	int fd, rc;
 
 	if (c->o->endpoints_path) {
 		FILE *ef = fopen(c->o->endpoints_path, "rb");
@@ -1078,7 +1082,8 @@ do_network(struct coll *c)
 		}
 		fclose(ef);
 	}
-	if ((staged = stage_name(c)) == NULL || (f = fopen(staged, "wb+x")) == NULL) {
+	if ((staged = stage_name(c)) == NULL || (fd = apd_plat_create(staged)) < 0 ||
+	    (close(fd), (f = fopen(staged, "wb+")) == NULL)) {
 		free(staged);
 		free(text);
 		return APD_FATAL;
@@ -1384,24 +1389,7 @@ rm_stage(struct coll *c)
 		unlink(m);
 		free(m);
 	}
-	/* anything else a failed step left behind */
-	{
-		DIR *d = opendir(c->stage);
-		struct dirent *de;
-		while (d && (de = readdir(d)) != NULL) {
-			char *p;
-			if (de->d_name[0] == '.')
-				continue;
-			if ((p = malloc(strlen(c->stage) + strlen(de->d_name) + 2)) != NULL) {
-				sprintf(p, "%s/%s", c->stage, de->d_name);
-				unlink(p);
-				free(p);
-			}
-		}
-		if (d)
-			closedir(d);
-	}
-	rmdir(c->stage);
+	apd_plat_rm_flat_dir(c->stage);   /* and anything a failed step left behind */
 }
 
 static void
@@ -1508,7 +1496,7 @@ write_archive(struct coll *c, const char *manifest, uint64_t mlen, struct apd_co
 		return apd_set_error(err, APD_FATAL, "out of memory");
 	}
 	sprintf(tmp, "%s/.%s.partial-XXXXXX", dir, base);
-	if ((fd = mkstemp(tmp)) < 0) {
+	if ((fd = apd_plat_mkstemp(tmp)) < 0) {
 		rc = apd_set_errno(err, APD_FATAL, errno, "%s: cannot create the output", c->o->out);
 		free(tmp);
 		free(dir);
@@ -1533,7 +1521,7 @@ write_archive(struct coll *c, const char *manifest, uint64_t mlen, struct apd_co
 	if (rc == APD_OK)
 		rc = apd_awriter_finish(aw, err);
 	apd_awriter_free(aw);
-	if (rc == APD_OK && fsync(fd) != 0)
+	if (rc == APD_OK && apd_plat_fsync(fd) != 0)
 		rc = apd_set_errno(err, APD_FATAL, errno, "%s: cannot flush the output", c->o->out);
 	if (rc == APD_OK && fstat(fd, &sb) != 0)
 		rc = apd_set_errno(err, APD_FATAL, errno, "%s", c->o->out);
@@ -1546,7 +1534,7 @@ write_archive(struct coll *c, const char *manifest, uint64_t mlen, struct apd_co
 	if (rc == APD_OK && c->o->fmt == APD_AF_CAB && (uint64_t)sb.st_size > 0xFFFFFFFFull)
 		rc = apd_set_error(err, APD_FATAL, "%s: a cab cannot be larger than 4 GiB; use "
 		    "--format tar.zst or --max-size", c->o->out);
-	if (rc == APD_OK && rename(tmp, c->o->out) != 0)
+	if (rc == APD_OK && apd_plat_replace(tmp, c->o->out) != 0)
 		rc = apd_set_errno(err, APD_FATAL, errno, "%s: cannot rename the finished archive",
 		    c->o->out);
 	if (rc != APD_OK) {
@@ -1555,11 +1543,7 @@ write_archive(struct coll *c, const char *manifest, uint64_t mlen, struct apd_co
 			err->code = APD_FATAL;
 		rc = APD_FATAL;
 	} else {
-		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
+		apd_plat_fsync_dir(dir);
 		res->archive_bytes = (uint64_t)sb.st_size;
 	}
 	free(tmp);
@@ -1604,7 +1588,7 @@ apd_collect_run(const struct apd_collect_opts *o, struct apd_collect_result *res
 		goto out;
 	}
 	sprintf(c.stage, "%s/.apdiag-staging-XXXXXX", dir);
-	if (mkdtemp(c.stage) == NULL) {
+	if (apd_plat_mkdtemp(c.stage) != 0) {
 		rc = apd_set_errno(err, APD_FATAL, errno, "%s: cannot create the staging folder", dir);
 		free(c.stage);
 		c.stage = NULL;

@@ -21,6 +21,7 @@
  * by lib/parsers/apd_parse_netcheck.c.
  */
 #include "collect.h"
+#include "plat.h"
 #include "apd_json.h"
 
 #include <arpa/inet.h>
@@ -87,7 +88,7 @@ jw_probe(struct apd_jw *w, const struct ep *e, const struct probe *p)
 	struct tm tm;
 	time_t now = time(NULL);
 
-	gmtime_r(&now, &tm);
+	apd_plat_gmtime(now, &tm);
 	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	apd_jw_open(w, NULL, '{');
 	apd_jw_str(w, "endpoint", apd_sv_cstr(e->id));
@@ -524,7 +525,7 @@ apd_netcheck_run(const char *xml, size_t n, const struct apd_netcheck_opts *o, F
 	apd_jw_str(&w, "format", APD_SV_LIT("apdiag-netcheck"));
 	apd_jw_int(&w, "format_version", 1);
 	apd_jw_str(&w, "tool", apd_sv_cstr(apd_version()));
-	gmtime_r(&now, &tm);
+	apd_plat_gmtime(now, &tm);
 	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	apd_jw_str(&w, "started_utc", apd_sv_cstr(t));
 	apd_jw_int(&w, "timeout_ms", o->timeout_ms);
