@@ -1254,6 +1254,8 @@ write_manifest(struct coll *c, const char *path, uint64_t *size)
 		    apd_sv_cstr(kind_names[c->prof.e[k].kind]));
 		apd_jw_str(&w, "spec", net ? APD_SV_LIT("endpoint list") :
 		    apd_sv_cstr(c->prof.e[k].spec));
+		if (!net && c->prof.e[k].optional)
+			apd_jw_bool(&w, "optional", true);
 		apd_jw_str(&w, "status", net ? (c->net_done ? APD_SV_LIT("collected") :
 		    APD_SV_LIT("failed")) : apd_sv_cstr(entry_status(c, e)));
 		if (net && c->net_done) {
