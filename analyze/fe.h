@@ -41,5 +41,7 @@ struct apd_diag;
 const char *fe_rules_dir(void);
 /* "apdiag: warning: file:line: message" on stderr. */
 void fe_print_diag(const struct apd_diag *d);
+int apd_collect_main(int argc, char **argv);   /* collect/cli.c */
+int apd_verify_main(int argc, char **argv);    /* collect/cli.c */
 
 #endif /* APD_FE_H */

@@ -3,6 +3,7 @@
  */
 #include "fe.h"
 
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@ static const struct verb verbs[] = {
 	{ "analyze", apd_analyze_main, "index a bundle, cab, zip, folder or file into SQLite" },
 	{ "upload", apd_upload_main, "upload a bundle to Azure Blob Storage through a SAS URL" },
 	{ "rules", apd_rules_main, "lint and test rule files (rules lint|test [DIR])" },
+	{ "collect", apd_collect_main, "bundle the Autopilot evidence of a Windows volume" },
+	{ "verify", apd_verify_main, "check a bundle's entries against its manifest" },
 	{ "help", verb_help, "show this help, or a verb's help" },
 	{ "version", verb_version, "print the version" },
 };
@@ -35,7 +38,7 @@ usage(FILE *f)
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f, "\n`apdiag VERB --help` describes a verb; `man apdiag` the exit codes.\n"
-	    "collect and report are planned verbs, not in this build.\n");
+	    "report is a planned verb, not in this build.\n");
 }
 
 static int
@@ -71,6 +74,13 @@ main(int argc, char **argv)
 {
 	size_t i;
 
+	/*
+	 * Archive entry names are UTF-8 (cab with the UTF flag, pax, zip):
+	 * libarchive converts them through the locale's character type, which
+	 * in the "C" locale cannot hold them.  Text is not otherwise affected.
+	 */
+	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+		setlocale(LC_CTYPE, "");
 	if (argc < 2) {
 		usage(stderr);
 		return APD_EXIT_USAGE;

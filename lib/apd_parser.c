@@ -12,6 +12,8 @@
 extern const struct apd_parser apd_parser_evtx;
 extern const struct apd_parser apd_parser_etl;
 extern const struct apd_parser apd_parser_regexport;
+extern const struct apd_parser apd_parser_netcheck;
+extern const struct apd_parser apd_parser_manifest;
 extern const struct apd_parser apd_parser_mdmregdump;
 extern const struct apd_parser apd_parser_cmtrace;
 extern const struct apd_parser apd_parser_mdmxml;
@@ -24,6 +26,8 @@ static const struct apd_parser *const parsers[] = {
 	&apd_parser_evtx,
 	&apd_parser_etl,
 	&apd_parser_regexport,
+	&apd_parser_netcheck,
+	&apd_parser_manifest,
 	&apd_parser_mdmregdump,
 	&apd_parser_cmtrace,
 	&apd_parser_mdmxml,
