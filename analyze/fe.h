@@ -34,6 +34,14 @@ bool fe_parse_uint(const char *s, unsigned *out);
 
 int apd_analyze_main(int argc, char **argv);
 int apd_upload_main(int argc, char **argv);
+
+struct apd_upload_opts;
+/* Copy the SAS URL argument (or read it from stdin when it is "-") into an
+   owned *sas, and blank its query string in argv.  0, or an exit code. */
+int fe_sas_take(char *arg, const char *verb, char **sas);
+/* Upload file through sas (owned: wiped and freed), print the summary on
+   stderr and the blob's URL on stdout; returns the exit code (analyze/upload.c). */
+int fe_upload(const char *file, char *sas, struct apd_upload_opts *uo, bool progress);
 int apd_rules_main(int argc, char **argv);
 
 struct apd_diag;

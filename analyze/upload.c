@@ -198,23 +198,30 @@ parse_args(int argc, char **argv, struct upload_opts *o)
 		fe_err("upload: --parallel is at most %u", APD_UPLOAD_MAX_PARALLEL);
 		return APD_EXIT_USAGE;
 	}
-	if (strcmp(sas_arg, "-") == 0) {
-		o->sas = read_sas_stdin();
-		if (o->sas == NULL) {
-			fe_err("upload: no SAS URL on standard input");
+	return fe_sas_take(sas_arg, "upload", &o->sas);
+}
+
+int
+fe_sas_take(char *arg, const char *verb, char **sas)
+{
+	char *q;
+
+	if (strcmp(arg, "-") == 0) {
+		*sas = read_sas_stdin();
+		if (*sas == NULL) {
+			fe_err("%s: no SAS URL on standard input", verb);
 			return APD_EXIT_USAGE;
 		}
-	} else {
-		char *q;
-		o->sas = strdup(sas_arg);
-		if (o->sas == NULL) {
-			fe_err("out of memory");
-			return APD_EXIT_INTERNAL;
-		}
-		/* hide the SAS from ps(1) from now on */
-		if ((q = strchr(sas_arg, '?')) != NULL)
-			memset(q + 1, 'x', strlen(q + 1));
+		return 0;
 	}
+	*sas = strdup(arg);
+	if (*sas == NULL) {
+		fe_err("out of memory");
+		return APD_EXIT_INTERNAL;
+	}
+	/* hide the SAS from ps(1) from now on */
+	if ((q = strchr(arg, '?')) != NULL)
+		memset(q + 1, 'x', strlen(q + 1));
 	return 0;
 }
 
@@ -287,9 +294,6 @@ apd_upload_main(int argc, char **argv)
 {
 	struct upload_opts o;
 	struct apd_upload_opts uo;
-	struct apd_upload_result res;
-	struct apd_error err;
-	struct bar bar = { -1, 0, false };
 	char host[256] = "";
 	int rc;
 
@@ -315,14 +319,26 @@ apd_upload_main(int argc, char **argv)
 	uo.parallel = o.parallel;
 	uo.timeout_s = o.timeout;
 	uo.stall_s = o.stall;
-	if (o.progress && isatty(2)) {
-		uo.progress = on_progress;
-		uo.progress_ud = &bar;
+	return fe_upload(o.file, o.sas, &uo, o.progress);
+}
+
+int
+fe_upload(const char *file, char *sas, struct apd_upload_opts *uo, bool progress)
+{
+	struct apd_upload_result res;
+	struct apd_error err;
+	struct bar bar = { -1, 0, false };
+	int rc;
+
+	if (progress && isatty(2)) {
+		uo->progress = on_progress;
+		uo->progress_ud = &bar;
 	}
 	apd_error_clear(&err);
-	rc = apd_upload_file(o.file, o.sas, &uo, &res, &err);
-	memset(o.sas, 0, strlen(o.sas));
-	free(o.sas);
+	rc = apd_upload_file(file, sas, uo, &res, &err);
+	memset(sas, 0, strlen(sas));
+	free(sas);
+	uo->progress = NULL;
 	if (bar.shown)
 		fputs("\r\033[K", stderr);
 	if (rc != APD_OK) {
@@ -336,7 +352,7 @@ apd_upload_main(int argc, char **argv)
 		return exit_code(res.failure);
 	}
 	fputs("apdiag: uploaded ", stderr);
-	fe_safe(stderr, o.file);
+	fe_safe(stderr, file);
 	if (res.blocks)
 		fprintf(stderr, ": %llu bytes in %u blocks (%u already held, %u sent), %u requests, "
 		    "%u retries", (unsigned long long)res.size, res.blocks, res.blocks_held,

@@ -6,6 +6,7 @@
 #include "collect.h"
 #include "plat.h"
 #include "../analyze/fe.h"
+#include "apd_upload.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -42,6 +43,7 @@ struct collect_cli {
 	unsigned net_timeout;
 	bool quiet;
 	bool progress;
+	char *upload_sas;       /* --upload: owned copy of the SAS URL, NULL if none */
 };
 
 enum opt_type { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_UINT };
@@ -98,12 +100,16 @@ collect_help(FILE *f)
 		fprintf(f, "  %-29s %s\n", left, opts[i].help);
 	}
 	fprintf(f, "  %-29s %s\n", "-o OUT", "the same as --output");
+	fprintf(f, "  %-29s %s\n", "--upload SAS_URL", "then upload the archive to Azure Blob Storage "
+	    "(as apdiag upload; - reads the URL from standard input)");
 	fprintf(f, "  %-29s %s\n", "-h, --help", "show this help");
 	fprintf(f, "\nSIZE takes k, M, G suffixes (powers of 1024).\n"
 	    "Exit status: 0 written, 2 usage, 3 the root is not a readable Windows volume,\n"
 	    "4 written but some items could not be read or were left out (see the\n"
 	    "manifest), 5 the archive could not be written (nothing is left under its\n"
-	    "name).  See apdiag(1).\n");
+	    "name); with --upload, once the archive is written, the exit status of\n"
+	    "apdiag upload when the upload fails (6 refused, 7 gave up, 8 mismatch).\n"
+	    "See apdiag(1).\n");
 }
 
 static int
@@ -122,6 +128,18 @@ parse(int argc, char **argv, struct collect_cli *o)
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			collect_help(stdout);
 			return -1;
+		}
+		if (strcmp(a, "--upload") == 0 || strncmp(a, "--upload=", 9) == 0) {
+			char *v = a[8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[++i] : NULL);
+			int rc;
+			if (v == NULL || *v == '\0') {
+				fe_err("collect: --upload needs a SAS URL");
+				return APD_EXIT_USAGE;
+			}
+			free(o->upload_sas);
+			if ((rc = fe_sas_take(v, "collect", &o->upload_sas)) != 0)
+				return rc;
+			continue;
 		}
 		if (strcmp(a, "-o") == 0) {
 			if (i + 1 >= argc) {
@@ -209,10 +227,30 @@ human(uint64_t n, char *out, size_t len)
 		snprintf(out, len, "%llu bytes", (unsigned long long)n);
 }
 
+static int collect_run(struct collect_cli *clp);
+
 int
 apd_collect_main(int argc, char **argv)
 {
 	struct collect_cli cl;
+	int rc;
+
+	rc = parse(argc, argv, &cl);
+	if (rc == 0)
+		rc = collect_run(&cl);
+	else if (rc < 0)
+		rc = APD_EXIT_OK;
+	if (cl.upload_sas) {   /* not used: wipe it */
+		memset(cl.upload_sas, 0, strlen(cl.upload_sas));
+		free(cl.upload_sas);
+	}
+	return rc;
+}
+
+static int
+collect_run(struct collect_cli *clp)
+{
+	struct collect_cli cl = *clp;
 	struct apd_collect_opts o;
 	struct apd_collect_result res;
 	struct apd_error err;
@@ -222,9 +260,6 @@ apd_collect_main(int argc, char **argv)
 	struct tm tm;
 	int rc;
 
-	rc = parse(argc, argv, &cl);
-	if (rc != 0)
-		return rc < 0 ? APD_EXIT_OK : rc;
 	memset(&o, 0, sizeof(o));
 	if (!apd_afmt_parse(cl.format, &o.fmt)) {
 		fe_err("collect: --format: '%s' is not one of cab, tar, tar.gz, tar.zst, zip", cl.format);
@@ -299,6 +334,24 @@ apd_collect_main(int argc, char **argv)
 			printf("  %zu items could not be read completely, %zu left out (--max-size, or "
 			    "too large for the format): see \"gaps\" and \"left_out\" in manifest.json\n",
 			    res.failed, res.left_out);
+		fflush(stdout);
+	}
+	if (cl.upload_sas) {
+		struct apd_upload_opts uo;
+		int urc;
+
+		/* the blob is named after the device and the collection time */
+		if (apd_collect_device_name(cl.root, pc, sizeof(pc)) != APD_OK)
+			snprintf(pc, sizeof(pc), "unknown");
+		apd_upload_opts_default(&uo);
+		uo.device = pc;
+		uo.name_time = now;
+		urc = fe_upload(out, cl.upload_sas, &uo, cl.progress && !cl.quiet);
+		clp->upload_sas = NULL;   /* fe_upload wiped and freed it */
+		if (urc != APD_EXIT_OK) {
+			free(out);
+			return urc;
+		}
 	}
 	free(out);
 	return rc == APD_WARN ? APD_EXIT_PARTIAL : APD_EXIT_OK;

@@ -48,7 +48,7 @@ class Ctx:
             f.write("\n".join(self.sigs) + "\n")
         return query
 
-    def run(self, args, stdin=None, env_extra=None, timeout=600, popen=False):
+    def run(self, args, stdin=None, env_extra=None, timeout=600, popen=False, verb="upload"):
         """Run apdiag; returns (rc, stdout, stderr), both saved to the log folder."""
         env = {k: v for k, v in os.environ.items()
                if k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")}
@@ -60,7 +60,7 @@ class Ctx:
             f.write(" ".join(re.sub(r"\?.*", "?<SAS>", a) for a in args) + "\n")
         out = open(base + ".stdout.out", "wb")
         err = open(base + ".stderr.out", "wb")
-        p = subprocess.Popen([self.apdiag, "upload"] + args, stdout=out, stderr=err,
+        p = subprocess.Popen([self.apdiag, verb] + args, stdout=out, stderr=err,
                              stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                              env=env)
         if popen:
@@ -376,7 +376,33 @@ def sc_cli(ctx):
     assert rc == 0 and "SAS_URL" in out
 
 
+def sc_collect(ctx):
+    """apdiag collect --upload: the archive just written goes up, named after the device."""
+    root = os.path.join(ctx.tmp, "vol")
+    os.makedirs(os.path.join(root, "Windows", "System32"))
+    cab = os.path.join(ctx.tmp, "out.cab")
+    with azlib.Azurite(ctx.tmp) as az:
+        azlib.create_container(az, "bundles")
+        q = ctx.sas(azlib.service_sas("bundles"))
+        rc, out, err = ctx.run(["--root", root, "-o", cab, "--no-progress",
+                                "--upload", az.base + "/bundles?" + q], verb="collect")
+        import hashlib
+        data = open(cab, "rb").read()
+        blob = expect_ok(ctx, rc, out, err, az, "bundles", hashlib.sha256(data).hexdigest(),
+                         len(data))
+        assert out.startswith("apdiag collect: "), out
+        assert re.fullmatch(r"apdiag-unknown-\d{8}T\d{6}Z-[0-9a-f]{12}\.cab", blob), blob
+        # the URL on standard input; an expired SAS ends with upload's exit code, the
+        # archive stays
+        qx = ctx.sas(azlib.service_sas("bundles", expiry_s=-3600))
+        rc, out, err = ctx.run(["--root", root, "-o", cab, "--no-progress", "--upload", "-"],
+                               stdin=az.base + "/bundles?" + qx + "\n", verb="collect")
+        assert rc == 6, (rc, err)
+        assert os.path.exists(cab)
+
+
 SCENARIOS = {
+    "collect": sc_collect,
     "cli": sc_cli, "small": sc_small, "large": sc_large, "drop": sc_drop, "busy": sc_busy,
     "slow": sc_slow, "resume": sc_resume, "denied": sc_denied, "proxyenv": sc_proxyenv,
 }
