@@ -27,8 +27,10 @@ static const char *const stmt_sql[S__N] = {
 	    "size = COALESCE(?5, size), records = ?6, warnings = ?7, kind = COALESCE(?8, kind) "
 	    "WHERE id = ?1",
 	[S_EVENT] = "INSERT INTO event(source_id, seq, ts_utc, ts_local, tz_source, level, channel, "
-	    "provider, event_id, component, thread, message, data, line, offset) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	    "provider, event_id, component, thread, message, data, line, offset, record_id, computer, "
+	    "user_sid, pid, recovered) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+	    "?19, ?20)",
 	[S_REGVAL] = "INSERT INTO reg_value(source_id, hive, key, name, type, value, line) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_FACT] = "INSERT INTO fact(name, value, source_id) VALUES (?1, ?2, ?3)",
@@ -169,6 +171,14 @@ s_event(void *ud, const struct apd_event *ev)
 	if (ev->line)
 		sqlite3_bind_int64(s, 14, (sqlite3_int64)ev->line);
 	sqlite3_bind_int64(s, 15, (sqlite3_int64)ev->offset);
+	if (ev->record_id >= 0)
+		sqlite3_bind_int64(s, 16, ev->record_id);
+	bind_sv(s, 17, ev->computer);
+	bind_sv(s, 18, ev->user_sid);
+	if (ev->pid >= 0)
+		sqlite3_bind_int64(s, 19, ev->pid);
+	if (ev->recovered)
+		sqlite3_bind_int(s, 20, 1);
 	st->records++;
 	if (step(st, S_EVENT) != APD_OK)
 		return APD_FATAL;
@@ -484,7 +494,7 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 	/* a fresh file that is renamed into place only when complete: no journal needed */
 	if (exec(st, "PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
 	    "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-32768; PRAGMA temp_store=FILE") ||
-	    exec(st, apd_schema_sql) || exec(st, "PRAGMA user_version=1") || exec(st, "BEGIN")) {
+	    exec(st, apd_schema_sql) || exec(st, "PRAGMA user_version=2") || exec(st, "BEGIN")) {
 		*err = st->err;
 		apd_store_free(st);
 		return APD_FATAL;
@@ -503,7 +513,7 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 		return APD_FATAL;
 	}
 	apd_store_set_meta(st, "apdiag_version", apd_version());
-	apd_store_set_meta(st, "schema_version", "1");
+	apd_store_set_meta(st, "schema_version", "2");
 	*out = st;
 	return APD_OK;
 }

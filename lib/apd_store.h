@@ -22,7 +22,7 @@
 
 #include <sqlite3.h>
 
-#define APD_SCHEMA_VERSION 1
+#define APD_SCHEMA_VERSION 2
 
 struct apd_store;
 
