@@ -30,5 +30,6 @@ bool fe_parse_size(const char *s, uint64_t *out);
 bool fe_parse_uint(const char *s, unsigned *out);
 
 int apd_analyze_main(int argc, char **argv);
+int apd_evtx_main(int argc, char **argv);
 
 #endif /* APD_FE_H */

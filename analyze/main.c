@@ -17,6 +17,7 @@ static int verb_version(int argc, char **argv);
 
 static const struct verb verbs[] = {
 	{ "analyze", apd_analyze_main, "index a bundle, cab, zip, folder or file into SQLite" },
+	{ "evtx", apd_evtx_main, "decode an event log: evtx dump FILE [--xml | --jsonl]" },
 	{ "help", verb_help, "show this help, or a verb's help" },
 	{ "version", verb_version, "print the version" },
 };
