@@ -1143,6 +1143,24 @@ record_at(const struct apd_evtx *x, uint32_t off, uint32_t *size)
 	return true;
 }
 
+/*
+ * A record cut short: signature and size right, but the copy of the size
+ * at its end is zero (the end of the record was not written).
+ */
+static bool
+cut_record_at(const struct apd_evtx *x, uint32_t off, uint32_t *size)
+{
+	uint32_t sz;
+
+	if (x->clen - off < REC_MIN || memcmp(x->c + off, "\x2a\x2a\x00\x00", 4) != 0)
+		return false;
+	sz = le32(x->c + off + 4);
+	if (sz < REC_MIN || sz > x->clen - off || le32(x->c + off + sz - 4) != 0)
+		return false;
+	*size = sz;
+	return true;
+}
+
 /* The next 8-aligned record signature at or after off, before lim; lim if none. */
 static uint32_t
 find_sig(const struct apd_evtx *x, uint32_t off, uint32_t lim)
@@ -1367,15 +1385,31 @@ apd_evtx_next(struct apd_evtx *x, const struct apd_evtx_record **rec)
 				/* the allocated records end here: what follows may be another
 				   generation's data (libevtx and the evtx crate stop here too),
 				   so it is searched as unallocated space */
-				x->st.bad_records++;
 				x->damaged = true;
+				x->phase = x->recover ? PH_SLACK : PH_NONE;
+				x->off = off + 8;
+				if (x->recover && cut_record_at(x, off, &size) &&
+				    !decode_record(x, off, size, true)) {
+					/* a record whose end was never written (zeros where the
+					   copy of its size belongs): kept, as recovered */
+					if ((rc = warn(x, x->coff + off, "chunk %u: record %llu at offset %u "
+					    "ends without the copy of its size (its end was overwritten "
+					    "or never written); kept as recovered, the records after it "
+					    "are searched for", x->slot, (unsigned long long)x->rec.id,
+					    off)) != APD_OK)
+						return rc;
+					id_add(x, x->rec.id);
+					x->st.records++;
+					x->st.recovered++;
+					*rec = &x->rec;
+					return APD_OK;
+				}
+				x->st.bad_records++;
 				if ((rc = warn(x, x->coff + off, "chunk %u: no valid record at offset %u "
 				    "(signature, size or copy of size wrong) before the free space offset "
 				    "%u%s", x->slot, off, x->end, x->recover ? "; the rest of the chunk is "
 				    "searched for records" : "")) != APD_OK)
 					return rc;
-				x->phase = x->recover ? PH_SLACK : PH_NONE;
-				x->off = off + 8;
 				continue;
 			}
 			x->off = off + size;
