@@ -749,25 +749,33 @@ bad:
 
 /* ---- running programs: nodes ---- */
 
+/* Room for more nodes (the slow path of emit). */
 static int
+grow_nodes(struct apd_evtx *x)
+{
+	size_t nc = x->cnode ? x->cnode * 2 : 1024;
+	struct apd_evtx_node *nn;
+
+	if (nc > APD_EVTX_MAX_NODES)
+		nc = APD_EVTX_MAX_NODES;
+	if (x->nnode >= nc)
+		return fail(x, "more than %u XML nodes in one record", APD_EVTX_MAX_NODES);
+	nn = realloc(x->node, nc * sizeof(*nn));
+	if (nn == NULL)
+		return fail(x, "out of memory for XML nodes");
+	x->node = nn;
+	x->cnode = nc;
+	return 0;
+}
+
+static inline int
 emit(struct apd_evtx *x, unsigned kind, unsigned type, uint32_t n,
     const struct apd_evtx_name *name, const unsigned char *p)
 {
 	struct apd_evtx_node *nd;
 
-	if (x->nnode == x->cnode) {
-		size_t nc = x->cnode ? x->cnode * 2 : 1024;
-		struct apd_evtx_node *nn;
-		if (nc > APD_EVTX_MAX_NODES)
-			nc = APD_EVTX_MAX_NODES;
-		if (x->nnode >= nc)
-			return fail(x, "more than %u XML nodes in one record", APD_EVTX_MAX_NODES);
-		nn = realloc(x->node, nc * sizeof(*nn));
-		if (nn == NULL)
-			return fail(x, "out of memory for XML nodes");
-		x->node = nn;
-		x->cnode = nc;
-	}
+	if (x->nnode == x->cnode && grow_nodes(x))
+		return -1;
 	nd = &x->node[x->nnode++];
 	nd->kind = (uint8_t)kind;
 	nd->type = (uint8_t)type;

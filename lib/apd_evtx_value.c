@@ -9,9 +9,13 @@
 #include "apd_evtx.h"
 #include "apd_time.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <zlib.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static uint16_t
 le16(const unsigned char *p)
@@ -31,49 +35,21 @@ le64(const unsigned char *p)
 	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
 }
 
-/* ---- CRC32: slice-by-8 over the reflected polynomial 0xEDB88320 ---- */
-
-static uint32_t crc_tab[8][256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void
-crc_init(void)
-{
-	uint32_t c;
-	unsigned i, k;
-
-	for (i = 0; i < 256; i++) {
-		c = i;
-		for (k = 0; k < 8; k++)
-			c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-		crc_tab[0][i] = c;
-	}
-	for (i = 0; i < 256; i++)
-		for (k = 1; k < 8; k++)
-			crc_tab[k][i] = crc_tab[0][crc_tab[k - 1][i] & 0xFF] ^ (crc_tab[k - 1][i] >> 8);
-}
+/* ---- CRC32: zlib's (braided, several times a byte-table loop's speed) ---- */
 
 uint32_t
 apd_crc32(uint32_t crc, const void *data, size_t n)
 {
 	const unsigned char *p = data;
-	uint32_t c, lo, hi;
+	uLong c = crc;
 
-	pthread_once(&crc_once, crc_init);
-	c = ~crc;
-	while (n >= 8) {
-		lo = le32(p) ^ c;
-		hi = le32(p + 4);
-		c = crc_tab[7][lo & 0xFF] ^ crc_tab[6][(lo >> 8) & 0xFF] ^
-		    crc_tab[5][(lo >> 16) & 0xFF] ^ crc_tab[4][lo >> 24] ^
-		    crc_tab[3][hi & 0xFF] ^ crc_tab[2][(hi >> 8) & 0xFF] ^
-		    crc_tab[1][(hi >> 16) & 0xFF] ^ crc_tab[0][hi >> 24];
-		p += 8;
-		n -= 8;
+	while (n > 0) {
+		uInt k = n > (1u << 30) ? 1u << 30 : (uInt)n;
+		c = crc32(c, p, k);
+		p += k;
+		n -= k;
 	}
-	while (n--)
-		c = crc_tab[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
-	return ~c;
+	return (uint32_t)c;
 }
 
 /* ---- text output ---- */
@@ -170,6 +146,71 @@ put_utf16(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc
 		return rc;
 	o = b->p + b->n;
 	for (i = 0; i < units; i++) {
+#if defined(__SSE2__)
+		/* eight units at a time: store them packed, keep those before the
+		   first that is not ASCII, is NUL or needs escaping */
+		while (units - i >= 8) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 2 * i));
+			__m128i c = _mm_packus_epi16(v, v);
+			__m128i w = _mm_or_si128(
+			    _mm_srai_epi16(_mm_adds_epu16(v, _mm_set1_epi16(0x7F80)), 15),
+			    _mm_cmpeq_epi16(v, _mm_setzero_si128()));
+			unsigned bad = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(w, w)) & 0xFF;
+			if (esc == APD_EVTX_ESC_XML)
+				bad |= (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+				    _mm_cmpeq_epi8(c, _mm_set1_epi8('&')), _mm_cmpeq_epi8(c, _mm_set1_epi8('<'))),
+				    _mm_cmpeq_epi8(c, _mm_set1_epi8('>')))) & 0xFF;
+			else if (esc == APD_EVTX_ESC_JSON)
+				bad |= (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+				    _mm_cmpeq_epi8(_mm_max_epu8(c, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F)),
+				    _mm_cmpeq_epi8(c, _mm_set1_epi8('"'))),
+				    _mm_cmpeq_epi8(c, _mm_set1_epi8('\\')))) & 0xFF;
+			_mm_storel_epi64((__m128i *)(void *)o, c);
+			if (bad) {
+				unsigned k = (unsigned)__builtin_ctz(bad);
+				o += k;
+				i += k;
+				break;
+			}
+			o += 8;
+			i += 8;
+		}
+		if (units - i < 8 && i < units) {
+			/* the tail, through a copy padded with 'A's (harmless units) */
+			unsigned char tail[16];
+			size_t t = units - i;
+			__m128i v, c, w;
+			unsigned bad;
+			memset(tail, 'A', sizeof(tail));
+			for (size_t k = 0; k < 8; k++)
+				tail[2 * k + 1] = 0;
+			memcpy(tail, p + 2 * i, 2 * t);
+			v = _mm_loadu_si128((const __m128i *)(const void *)tail);
+			c = _mm_packus_epi16(v, v);
+			w = _mm_or_si128(_mm_srai_epi16(_mm_adds_epu16(v, _mm_set1_epi16(0x7F80)), 15),
+			    _mm_cmpeq_epi16(v, _mm_setzero_si128()));
+			bad = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(w, w)) & 0xFF;
+			if (esc == APD_EVTX_ESC_XML)
+				bad |= (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+				    _mm_cmpeq_epi8(c, _mm_set1_epi8('&')), _mm_cmpeq_epi8(c, _mm_set1_epi8('<'))),
+				    _mm_cmpeq_epi8(c, _mm_set1_epi8('>')))) & 0xFF;
+			else if (esc == APD_EVTX_ESC_JSON)
+				bad |= (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+				    _mm_cmpeq_epi8(_mm_max_epu8(c, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F)),
+				    _mm_cmpeq_epi8(c, _mm_set1_epi8('"'))),
+				    _mm_cmpeq_epi8(c, _mm_set1_epi8('\\')))) & 0xFF;
+			bad &= (1u << t) - 1;
+			_mm_storel_epi64((__m128i *)(void *)o, c);
+			if (bad == 0) {
+				o += t;
+				break;
+			}
+			o += __builtin_ctz(bad);
+			i += (size_t)__builtin_ctz(bad);
+		}
+		if (i >= units)
+			break;
+#endif
 		u = le16(p + 2 * i);
 		if (u < 0x80) {
 			if (u == 0)

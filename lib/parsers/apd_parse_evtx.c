@@ -35,13 +35,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define FIELD_MAX   4096u           /* fields kept per record */
 #define TEXT_MAX    (16u << 20)     /* text of one record (data, message) */
 #define PATH_MAX_N  1024u           /* a flattened UserData key */
 
 struct field {
-	uint32_t koff, klen;    /* key in keys */
-	uint32_t voff, vlen;    /* value as JSON in vals */
+	const char *k;          /* key: a literal of the chunk (stable), or NULL: in keys */
+	uint32_t koff, klen;    /* ... at keys.p + koff */
+	uint32_t voff, vlen;    /* value as JSON, in data (in_data) or in vals */
+	bool in_data;
 	uint32_t hash;
 	int32_t next;           /* next field with the same key, -1 */
 	bool done;
@@ -50,12 +56,18 @@ struct field {
 struct ev {
 	struct apd_parse *ps;
 	struct apd_evtx *x;
-	struct apd_buf keys, vals, data, msg, tmp;
+	struct apd_buf keys, vals, data, data2, msg, tmp;
 	struct apd_buf provider, channel, computer, sid, thread;
 	struct field *f;
 	size_t nf, cf;
 	int32_t *tab;            /* key hash table for duplicate detection */
 	size_t ntab;
+	struct {                 /* keys written so far (fast path), by hash */
+		uint32_t gen, hash;
+		int32_t f;
+	} seen[256];
+	uint32_t gen;            /* records emitted: tells a slot of seen[] current */
+	bool dup;                /* a key repeats: data is rebuilt from the fields */
 	unsigned ndata;          /* Data elements seen: positional keys */
 	bool has_message;        /* RenderingInfo/Message set the message */
 	bool cut;                /* fields dropped at FIELD_MAX */
@@ -71,30 +83,185 @@ warn_cb(void *ud, uint64_t offset, const char *msg)
 	return apd_emit_warn(e->ps->sink, 0, offset, "%s", msg);
 }
 
+/* A cheap key hash (length, first and last bytes); equal keys are confirmed by memcmp. */
 static uint32_t
 hash_key(const char *s, size_t n)
 {
-	uint32_t h = 2166136261u;
-	size_t i;
+	uint64_t a = 0, b = 0;
 
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
+	memcpy(&a, s, n < 8 ? n : 8);
+	if (n > 8)
+		memcpy(&b, s + n - (n < 16 ? n - 8 : 8), n < 16 ? n - 8 : 8);
+	a = (a ^ (b * 0x9E3779B97F4A7C15ull) ^ n) * 0xFF51AFD7ED558CCDull;
+	return (uint32_t)(a >> 32);
 }
 
 /*
- * Add one field: key k (UTF-8), value the text of nodes (element i's own
- * text, or attribute i's value).  Returns APD_OK or an apd_buf code.
+ * Write s[0..n) at o as the inside of a JSON string; o has room for
+ * 6 * n + 16 bytes.  Returns the new end.
  */
+static char *
+json_put(char *o, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c;
+#if defined(__SSE2__)
+		/* copy sixteen bytes, keep those before the first that needs escaping */
+		while (n - i >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			int m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+			    _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F)),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+			_mm_storeu_si128((__m128i *)(void *)o, v);
+			if (m) {
+				unsigned k = (unsigned)__builtin_ctz((unsigned)m);
+				o += k;
+				i += k;
+				break;
+			}
+			o += 16;
+			i += 16;
+		}
+		if (n - i < 16 && i < n) {
+			/* the tail, through a zero-padded copy (only its own bytes count) */
+			unsigned char tail[16] = { 0 };
+			size_t t = n - i;
+			__m128i v;
+			unsigned m;
+			memcpy(tail, p + i, t);
+			v = _mm_loadu_si128((const __m128i *)(const void *)tail);
+			m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+			    _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F)),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+			m &= (1u << t) - 1;
+			_mm_storeu_si128((__m128i *)(void *)o, v);
+			if (m == 0) {
+				o += t;
+				break;
+			}
+			o += __builtin_ctz(m);
+			i += (size_t)__builtin_ctz(m);
+		}
+		if (i >= n)
+			break;
+#endif
+		c = p[i++];
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			*o++ = 'u'; *o++ = '0'; *o++ = '0';
+			*o++ = hex[c >> 4]; *o++ = hex[c & 15];
+			break;
+		}
+	}
+	return o;
+}
+
+/* Set b's length from the end pointer o. */
+static void
+buf_end(struct apd_buf *b, char *o)
+{
+	b->n = (size_t)(o - b->p);
+	b->p[b->n] = '\0';
+}
+
+/* Append s[0..n) to b as the inside of a JSON string. */
 static int
-add_field(struct ev *e, const char *k, size_t kn, const struct apd_evtx_record *r, size_t i,
-    bool attr)
+json_text(struct apd_buf *b, const char *s, size_t n)
+{
+	int rc;
+
+	if ((rc = apd_buf_reserve(b, 6 * n + 16)) != APD_OK)
+		return rc;
+	buf_end(b, json_put(b->p + b->n, s, n));
+	return APD_OK;
+}
+
+/*
+ * The single value node of element or attribute i, or NULL when its text
+ * is made of several nodes (or none).
+ */
+static const struct apd_evtx_node *
+lone_value(const struct apd_evtx_record *r, size_t i)
 {
 	const struct apd_evtx_node *nd = &r->node[i];
+	size_t j, end, v = 0, cnt = 0;
+
+	if (nd->kind == APD_EVTX_ATTR)
+		return nd->n == 1 ? &r->node[i + 1] : NULL;
+	end = nd->n;
+	for (j = i + 1; j < end && r->node[j].kind == APD_EVTX_ATTR; j += 1 + r->node[j].n)
+		;
+	for (; j < end; j++) {
+		if (r->node[j].kind == APD_EVTX_OPEN) {
+			j = r->node[j].n;
+			continue;
+		}
+		if (++cnt > 1)
+			return NULL;
+		v = j;
+	}
+	return cnt == 1 ? &r->node[v] : NULL;
+}
+
+/*
+ * Is field f's key new in this record?  Remembers it if so.  Past the
+ * table's reach every key counts as possibly repeated (the slow path).
+ */
+static bool
+new_key(struct ev *e, const struct field *f, const char *k, size_t kn)
+{
+	size_t h, i;
+
+	if (e->nf >= 128)
+		return false;
+	for (i = 0, h = f->hash; i < 256; i++, h++) {
+		struct field *g;
+		h &= 255;
+		if (e->seen[h].gen != e->gen) {
+			e->seen[h].gen = e->gen;
+			e->seen[h].hash = f->hash;
+			e->seen[h].f = (int32_t)e->nf;
+			return true;
+		}
+		g = &e->f[e->seen[h].f];
+		if (e->seen[h].hash == f->hash && g->klen == kn &&
+		    memcmp(g->k ? g->k : e->keys.p + g->koff, k, kn) == 0)
+			return false;
+	}
+	return false;
+}
+
+/*
+ * Add one field: key (k, kn) - a stable literal when kstable, else copied -
+ * and as value the text of element or attribute i.  The value goes into the
+ * message ("Name=value; ", or the bare value of a positional field) and, as
+ * JSON, into vals.  Returns APD_OK or an apd_buf code.
+ */
+static int
+add_field(struct ev *e, const char *k, size_t kn, bool kstable, const struct apd_evtx_record *r,
+    size_t i)
+{
+	const struct apd_evtx_node *v = lone_value(r, i);
+	struct apd_buf *t = e->has_message ? &e->tmp : &e->msg, *d;
 	struct field *f;
-	size_t vstart, j, nvals = 0, vi = 0;
+	size_t v0, vn;
 	int64_t num;
-	bool is_num = false;
+	bool is_num;
+	char *o;
 	int rc;
 
 	if (e->nf >= FIELD_MAX) {
@@ -109,64 +276,79 @@ add_field(struct ev *e, const char *k, size_t kn, const struct apd_evtx_record *
 		e->f = nf;
 		e->cf = nc;
 	}
-	/* one integer value: a JSON number */
-	if (attr) {
-		if (nd->n == 1) {
-			nvals = 1;
-			vi = i + 1;
-		}
-	} else {
-		size_t end = nd->n;
-		for (j = i + 1; j < end && r->node[j].kind == APD_EVTX_ATTR; j += 1 + r->node[j].n)
-			;
-		for (; j < end; j++) {
-			if (r->node[j].kind == APD_EVTX_OPEN) {
-				j = r->node[j].n;
-				continue;
-			}
-			nvals++;
-			vi = j;
-		}
-	}
-	if (nvals == 1 && r->node[vi].kind == APD_EVTX_VALUE && r->node[vi].type >= APD_EVTX_T_INT8 &&
-	    r->node[vi].type <= APD_EVTX_T_UINT64 &&
-	    apd_evtx_value_int(r->node[vi].type, r->node[vi].p, r->node[vi].n, &num))
-		is_num = true;
-	apd_buf_reset(&e->tmp);
-	rc = attr ? apd_evtx_attr_text(r, i, &e->tmp, APD_EVTX_ESC_NONE) :
-	    apd_evtx_element_text(r, i, &e->tmp, APD_EVTX_ESC_NONE);
-	if (rc != APD_OK)
-		return rc;
 	f = &e->f[e->nf];
-	f->koff = (uint32_t)e->keys.n;
 	f->klen = (uint32_t)kn;
-	if ((rc = apd_buf_add(&e->keys, k, kn)) != APD_OK)
-		return rc;
-	vstart = e->vals.n;
-	if (is_num)
-		rc = apd_buf_add(&e->vals, e->tmp.p, e->tmp.n);
+	if (kstable) {
+		f->k = k;
+	} else {
+		f->k = NULL;
+		f->koff = (uint32_t)e->keys.n;
+		if ((rc = apd_buf_add(&e->keys, k, kn)) != APD_OK)
+			return rc;
+	}
+	/* the message: "Name=value; " or the bare value of a positional field */
+	if (t == &e->tmp) {
+		apd_buf_reset(t);
+	} else {
+		if ((rc = apd_buf_reserve(t, kn + 4)) != APD_OK)
+			return rc;
+		o = t->p + t->n;
+		if (t->n) {
+			*o++ = ';';
+			*o++ = ' ';
+		}
+		if (!(kn && k[0] >= '0' && k[0] <= '9')) {
+			memcpy(o, k, kn);
+			o += kn;
+			*o++ = '=';
+		}
+		buf_end(t, o);
+	}
+	v0 = t->n;
+	is_num = v && v->kind == APD_EVTX_VALUE && v->type >= APD_EVTX_T_INT8 &&
+	    v->type <= APD_EVTX_T_UINT64 && apd_evtx_value_int(v->type, v->p, v->n, &num);
+	if (v && v->kind == APD_EVTX_VALUE)
+		rc = apd_evtx_value_text(t, v->type, v->p, v->n, APD_EVTX_ESC_NONE);
+	else if (r->node[i].kind == APD_EVTX_ATTR)
+		rc = apd_evtx_attr_text(r, i, t, APD_EVTX_ESC_NONE);
 	else
-		rc = apd_json_escape(&e->vals, apd_buf_sv(&e->tmp));
+		rc = apd_evtx_element_text(r, i, t, APD_EVTX_ESC_NONE);
 	if (rc != APD_OK)
 		return rc;
-	f->voff = (uint32_t)vstart;
-	f->vlen = (uint32_t)(e->vals.n - vstart);
+	vn = t->n - v0;
 	f->hash = hash_key(k, kn);
 	f->next = -1;
 	f->done = false;
-	e->nf++;
-	/* the message: "Name=value; " or the bare value of a positional field */
-	if (!e->has_message) {
-		if (e->msg.n && (rc = apd_buf_add(&e->msg, "; ", 2)) != APD_OK)
-			return rc;
-		if (!(kn && k[0] >= '0' && k[0] <= '9')) {
-			if ((rc = apd_buf_add(&e->msg, k, kn)) != APD_OK ||
-			    (rc = apd_buf_addc(&e->msg, '=')) != APD_OK)
-				return rc;
-		}
-		rc = apd_buf_add(&e->msg, e->tmp.p ? e->tmp.p : "", e->tmp.n);
+	/* the usual case: a key not seen before is written into data at once;
+	   after the first repeated key, values go to vals and data is rebuilt */
+	f->in_data = !e->dup && new_key(e, f, k, kn);
+	if (!f->in_data)
+		e->dup = true;
+	d = f->in_data ? &e->data : &e->vals;
+	if ((rc = apd_buf_reserve(d, 6 * kn + 6 * vn + 40)) != APD_OK)
+		return rc;
+	o = d->p + d->n;
+	if (f->in_data) {
+		if (e->nf)
+			*o++ = ',';
+		*o++ = '"';
+		o = json_put(o, k, kn);
+		*o++ = '"';
+		*o++ = ':';
 	}
-	return rc;
+	f->voff = (uint32_t)(o - d->p);
+	if (is_num) {
+		memcpy(o, t->p + v0, vn);
+		o += vn;
+	} else {
+		*o++ = '"';
+		o = json_put(o, t->p ? t->p + v0 : "", vn);
+		*o++ = '"';
+	}
+	f->vlen = (uint32_t)(o - d->p - f->voff);
+	buf_end(d, o);
+	e->nf++;
+	return APD_OK;
 }
 
 /* Is this attribute an XML namespace declaration? */
@@ -199,7 +381,7 @@ flatten(struct ev *e, const struct apd_evtx_record *r, size_t i, char *path, siz
 			continue;
 		path[pn] = '.';
 		memcpy(path + pn + 1, an->s, an->n);
-		if ((rc = add_field(e, path, nl, r, j, true)) != APD_OK)
+		if ((rc = add_field(e, path, nl, false, r, j)) != APD_OK)
 			return rc;
 	}
 	for (; j < end; j++) {
@@ -211,7 +393,7 @@ flatten(struct ev *e, const struct apd_evtx_record *r, size_t i, char *path, siz
 		}
 	}
 	if (text || (!kids && !attrs)) {
-		if ((rc = add_field(e, path, pn, r, i, false)) != APD_OK)
+		if ((rc = add_field(e, path, pn, false, r, i)) != APD_OK)
 			return rc;
 	}
 	for (j = i + 1; j < end; j++) {
@@ -235,8 +417,7 @@ static int
 event_data(struct ev *e, const struct apd_evtx_record *r, size_t i)
 {
 	char path[PATH_MAX_N];
-	char pos[24];
-	size_t j, end = r->node[i].n, k, pn;
+	size_t j, end = r->node[i].n, k;
 	int rc;
 
 	for (j = i + 1; j < end; j++) {
@@ -244,34 +425,40 @@ event_data(struct ev *e, const struct apd_evtx_record *r, size_t i)
 		if (c->kind != APD_EVTX_OPEN)
 			continue;
 		if (c->name->known == APD_EVTX_K_DATA) {
-			bool named = false;
+			const struct apd_evtx_node *nv = NULL;
+			size_t na = 0;
 			e->ndata++;
 			for (k = j + 1; k < c->n && r->node[k].kind == APD_EVTX_ATTR;
-			    k += 1 + r->node[k].n) {
-				if (r->node[k].name->known != APD_EVTX_K_NAME)
-					continue;
+			    k += 1 + r->node[k].n)
+				if (r->node[k].name->known == APD_EVTX_K_NAME) {
+					na = k;
+					nv = lone_value(r, k);
+					break;
+				}
+			if (nv && nv->kind == APD_EVTX_VALUE && nv->type == APD_EVTX_T_UTF8 && nv->n) {
+				/* the usual case: the name is template text, already UTF-8 */
+				rc = add_field(e, (const char *)nv->p, nv->n, true, r, j);
+			} else if (na) {
 				apd_buf_reset(&e->tmp);
-				if ((rc = apd_evtx_attr_text(r, k, &e->tmp, APD_EVTX_ESC_NONE)) != APD_OK)
+				if ((rc = apd_evtx_attr_text(r, na, &e->tmp, APD_EVTX_ESC_NONE)) != APD_OK)
 					return rc;
 				if (e->tmp.n == 0 || e->tmp.n >= PATH_MAX_N)
-					break;
+					goto positional;
 				memcpy(path, e->tmp.p, e->tmp.n);
-				pn = e->tmp.n;
-				named = true;
-				break;
+				rc = add_field(e, path, e->tmp.n, false, r, j);
+			} else {
+positional:
+				rc = add_field(e, path, (size_t)snprintf(path, sizeof(path), "%u", e->ndata),
+				    false, r, j);
 			}
-			if (!named) {
-				pn = (size_t)snprintf(pos, sizeof(pos), "%u", e->ndata);
-				memcpy(path, pos, pn);
-			}
-			if ((rc = add_field(e, path, pn, r, j, false)) != APD_OK)
-				return rc;
+		} else if (c->name->n < PATH_MAX_N) {
+			memcpy(path, c->name->s, c->name->n);
+			rc = flatten(e, r, j, path, c->name->n);
 		} else {
-			memcpy(path, c->name->s, c->name->n < PATH_MAX_N ? c->name->n : 0);
-			if (c->name->n < PATH_MAX_N &&
-			    (rc = flatten(e, r, j, path, c->name->n)) != APD_OK)
-				return rc;
+			rc = APD_OK;
 		}
+		if (rc != APD_OK)
+			return rc;
 		j = c->n;
 	}
 	return APD_OK;
@@ -322,7 +509,11 @@ find_attr(const struct apd_evtx_record *r, size_t i, unsigned known)
 static int
 text_of(const struct apd_evtx_record *r, size_t i, struct apd_buf *b)
 {
+	const struct apd_evtx_node *v = lone_value(r, i);
+
 	apd_buf_reset(b);
+	if (v && v->kind == APD_EVTX_VALUE)
+		return apd_evtx_value_text(b, v->type, v->p, v->n, APD_EVTX_ESC_NONE);
 	if (r->node[i].kind == APD_EVTX_ATTR)
 		return apd_evtx_attr_text(r, i, b, APD_EVTX_ESC_NONE);
 	return apd_evtx_element_text(r, i, b, APD_EVTX_ESC_NONE);
@@ -454,6 +645,8 @@ rendering_info(struct ev *e, const struct apd_evtx_record *r, size_t i)
 	return APD_OK;
 }
 
+#define KEY(e, f) ((f)->k ? (f)->k : (e)->keys.p + (f)->koff)
+
 /* data = the fields as one JSON object, repeated names as arrays. */
 static int
 build_data(struct ev *e)
@@ -461,9 +654,12 @@ build_data(struct ev *e)
 	size_t i, want = 16, h;
 	int32_t k;
 	struct field *f;
+	struct apd_buf *d = &e->data2, swap;
 	int rc;
 
-	apd_buf_reset(&e->data);
+	if (!e->dup)   /* written as the fields came */
+		return apd_buf_addc(&e->data, '}');
+	apd_buf_reset(d);
 	while (want < 2 * e->nf)
 		want *= 2;
 	if (want > e->ntab) {
@@ -485,8 +681,7 @@ build_data(struct ev *e)
 				break;
 			}
 			if (e->f[k].hash == f->hash && e->f[k].klen == f->klen &&
-			    memcmp(e->keys.p + e->f[k].koff, e->keys.p + f->koff, f->klen) == 0) {
-				/* append to k's chain */
+			    memcmp(KEY(e, &e->f[k]), KEY(e, f), f->klen) == 0) {
 				while (e->f[k].next >= 0)
 					k = e->f[k].next;
 				e->f[k].next = (int32_t)i;
@@ -495,34 +690,37 @@ build_data(struct ev *e)
 			}
 		}
 	}
-	if ((rc = apd_buf_addc(&e->data, '{')) != APD_OK)
+	if ((rc = apd_buf_addc(d, '{')) != APD_OK)
 		return rc;
 	for (i = 0; i < e->nf; i++) {
 		f = &e->f[i];
 		if (f->done)
 			continue;
-		if (e->data.n > 1 && (rc = apd_buf_addc(&e->data, ',')) != APD_OK)
+		if (d->n > 1 && (rc = apd_buf_addc(d, ',')) != APD_OK)
 			return rc;
-		if ((rc = apd_json_escape(&e->data, apd_sv(e->keys.p + f->koff, f->klen))) != APD_OK ||
-		    (rc = apd_buf_addc(&e->data, ':')) != APD_OK)
+		if ((rc = apd_buf_addc(d, '"')) != APD_OK ||
+		    (rc = json_text(d, KEY(e, f), f->klen)) != APD_OK ||
+		    (rc = apd_buf_add(d, "\":", 2)) != APD_OK)
 			return rc;
-		if (f->next < 0) {
-			rc = apd_buf_add(&e->data, e->vals.p + f->voff, f->vlen);
-		} else {
-			rc = apd_buf_addc(&e->data, '[');
-			for (k = (int32_t)i; k >= 0 && rc == APD_OK; k = e->f[k].next) {
-				if (k != (int32_t)i)
-					rc = apd_buf_addc(&e->data, ',');
-				if (rc == APD_OK)
-					rc = apd_buf_add(&e->data, e->vals.p + e->f[k].voff, e->f[k].vlen);
-			}
-			if (rc == APD_OK)
-				rc = apd_buf_addc(&e->data, ']');
+		if (f->next >= 0 && (rc = apd_buf_addc(d, '[')) != APD_OK)
+			return rc;
+		for (k = (int32_t)i; k >= 0; k = e->f[k].next) {
+			const struct field *g = &e->f[k];
+			const struct apd_buf *src = g->in_data ? &e->data : &e->vals;
+			if (k != (int32_t)i && (rc = apd_buf_addc(d, ',')) != APD_OK)
+				return rc;
+			if ((rc = apd_buf_add(d, src->p + g->voff, g->vlen)) != APD_OK)
+				return rc;
 		}
-		if (rc != APD_OK)
+		if (f->next >= 0 && (rc = apd_buf_addc(d, ']')) != APD_OK)
 			return rc;
 	}
-	return apd_buf_addc(&e->data, '}');
+	if ((rc = apd_buf_addc(d, '}')) != APD_OK)
+		return rc;
+	swap = e->data;
+	e->data = e->data2;
+	e->data2 = swap;
+	return APD_OK;
 }
 
 /* Fill ev from the record.  Returns APD_OK or an apd_buf code. */
@@ -537,9 +735,17 @@ fill_event(struct ev *e, const struct apd_evtx_record *r, struct apd_event *ev)
 	e->ndata = 0;
 	e->has_message = false;
 	e->cut = false;
+	e->dup = false;
+	if (++e->gen == 0) {
+		memset(e->seen, 0, sizeof(e->seen));
+		e->gen = 1;
+	}
 	apd_buf_reset(&e->keys);
 	apd_buf_reset(&e->vals);
 	apd_buf_reset(&e->msg);
+	apd_buf_reset(&e->data);
+	if ((rc = apd_buf_addc(&e->data, '{')) != APD_OK)
+		return rc;
 	for (i = 0; i < r->nnode; i++) {
 		const struct apd_evtx_node *root = &r->node[i];
 		if (root->kind != APD_EVTX_OPEN || root->depth != 0)
@@ -624,6 +830,7 @@ ev_init(struct ev *e, struct apd_parse *ps)
 	apd_buf_init(&e->keys, TEXT_MAX);
 	apd_buf_init(&e->vals, TEXT_MAX);
 	apd_buf_init(&e->data, TEXT_MAX);
+	apd_buf_init(&e->data2, TEXT_MAX);
 	apd_buf_init(&e->msg, TEXT_MAX);
 	apd_buf_init(&e->tmp, TEXT_MAX);
 	apd_buf_init(&e->provider, 64 * 1024);
@@ -639,6 +846,7 @@ ev_done(struct ev *e)
 	apd_buf_done(&e->keys);
 	apd_buf_done(&e->vals);
 	apd_buf_done(&e->data);
+	apd_buf_done(&e->data2);
 	apd_buf_done(&e->msg);
 	apd_buf_done(&e->tmp);
 	apd_buf_done(&e->provider);
