@@ -35,12 +35,19 @@ le64(const unsigned char *p)
 	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
 }
 
-/* ---- CRC32: zlib's (braided, several times a byte-table loop's speed) ---- */
+/* ---- CRC32 ----
+ *
+ * zlib's crc32() (braided), and on x86-64 with PCLMULQDQ the carry-less
+ * folding of Intel's "Fast CRC Computation for Generic Polynomials Using
+ * PCLMULQDQ" (the constants of Linux's crc32-pclmul for the reflected
+ * polynomial 0xEDB88320): several times faster, and checking every record
+ * byte of every chunk is a measurable part of reading a log.
+ * tests/check_evtx.c compares the two on many lengths and alignments.
+ */
 
-uint32_t
-apd_crc32(uint32_t crc, const void *data, size_t n)
+static uint32_t
+crc_zlib(uint32_t crc, const unsigned char *p, size_t n)
 {
-	const unsigned char *p = data;
 	uLong c = crc;
 
 	while (n > 0) {
@@ -50,6 +57,81 @@ apd_crc32(uint32_t crc, const void *data, size_t n)
 		n -= k;
 	}
 	return (uint32_t)c;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <wmmintrin.h>
+
+#define APD_HAVE_CLMUL 1
+
+/* The CRC register (not inverted) over n bytes, n >= 64 and a multiple of 16. */
+__attribute__((target("pclmul,sse2")))
+static uint32_t
+crc_clmul(uint32_t raw, const unsigned char *p, size_t n)
+{
+	const __m128i k21 = _mm_set_epi64x(0x1c6e41596, 0x154442bd4);
+	const __m128i k43 = _mm_set_epi64x(0x0ccaa009e, 0x1751997d0);
+	const __m128i k5 = _mm_set_epi64x(0, 0x163cd6124);
+	const __m128i pu = _mm_set_epi64x(0x1F7011641, 0x1DB710641);
+	const __m128i m32 = _mm_set_epi32(0, 0, 0, -1);
+	__m128i x1, x2, x3, x4, t;
+
+	x1 = _mm_loadu_si128((const __m128i *)(const void *)p);
+	x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+	x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+	x4 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+	x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)raw));
+	p += 64;
+	n -= 64;
+#define FOLD(x, k, d) \
+	(t = _mm_clmulepi64_si128((x), (k), 0x11), \
+	 _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128((x), (k), 0x00), t), (d)))
+	while (n >= 64) {
+		x1 = FOLD(x1, k21, _mm_loadu_si128((const __m128i *)(const void *)p));
+		x2 = FOLD(x2, k21, _mm_loadu_si128((const __m128i *)(const void *)(p + 16)));
+		x3 = FOLD(x3, k21, _mm_loadu_si128((const __m128i *)(const void *)(p + 32)));
+		x4 = FOLD(x4, k21, _mm_loadu_si128((const __m128i *)(const void *)(p + 48)));
+		p += 64;
+		n -= 64;
+	}
+	x1 = FOLD(x1, k43, x2);
+	x1 = FOLD(x1, k43, x3);
+	x1 = FOLD(x1, k43, x4);
+	while (n >= 16) {
+		x1 = FOLD(x1, k43, _mm_loadu_si128((const __m128i *)(const void *)p));
+		p += 16;
+		n -= 16;
+	}
+#undef FOLD
+	/* 128 bits to 64 */
+	x2 = _mm_srli_si128(x1, 8);
+	x1 = _mm_xor_si128(_mm_clmulepi64_si128(x1, k43, 0x10), x2);
+	/* 64 to 32 */
+	x2 = _mm_srli_si128(x1, 4);
+	x1 = _mm_xor_si128(_mm_clmulepi64_si128(_mm_and_si128(x1, m32), k5, 0x00), x2);
+	/* Barrett reduction */
+	x2 = x1;
+	x1 = _mm_clmulepi64_si128(_mm_and_si128(x1, m32), pu, 0x10);
+	x1 = _mm_clmulepi64_si128(_mm_and_si128(x1, m32), pu, 0x00);
+	x1 = _mm_xor_si128(x1, x2);
+	return (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(x1, 4));
+}
+#endif
+
+uint32_t
+apd_crc32(uint32_t crc, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+#ifdef APD_HAVE_CLMUL
+	if (n >= 64 && __builtin_cpu_supports("pclmul")) {
+		size_t m = n & ~(size_t)15;
+		crc = ~crc_clmul(~crc, p, m);
+		p += m;
+		n -= m;
+	}
+#endif
+	return crc_zlib(crc, p, n);
 }
 
 /* ---- text output ---- */

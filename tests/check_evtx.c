@@ -1064,6 +1064,27 @@ START_TEST(test_evtx_template_compiled_once)
 }
 END_TEST
 
+/* apd_crc32 (carry-less folding where the CPU has it) equals zlib's crc32. */
+START_TEST(test_evtx_crc32_equals_zlib)
+{
+	unsigned char *buf = malloc(70000);
+	size_t off, n, i;
+	uint32_t seed = 1;
+
+	ck_assert_ptr_nonnull(buf);
+	for (i = 0; i < 70000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (unsigned char)(seed >> 16);
+	}
+	for (off = 0; off < 16; off++)
+		for (n = 0; n + off <= 70000; n += n < 300 ? 1 : 997)
+			ck_assert_uint_eq(apd_crc32(0xA5A5A5A5u, buf + off, n),
+			    (uint32_t)crc32(0xA5A5A5A5u, buf + off, (uInt)n));
+	ck_assert_uint_eq(apd_crc32(0, "123456789", 9), 0xCBF43926u);
+	free(buf);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- damage */
 
 /* A file of n chunks with k records each (ids from first), standard template. */
@@ -1701,6 +1722,7 @@ evtx_suite(void)
 	tcase_add_test(core, test_evtx_positional_data);
 	tcase_add_test(core, test_evtx_tokens_and_reuse);
 	tcase_add_test(core, test_evtx_template_compiled_once);
+	tcase_add_test(core, test_evtx_crc32_equals_zlib);
 	tcase_add_test(core, test_evtx_fixtures);
 	tcase_add_test(core, test_evtx_regressions);
 	suite_add_tcase(s, core);
