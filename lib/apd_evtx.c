@@ -33,10 +33,10 @@
 
 #define REC_HEADER   24u
 #define REC_MIN      28u                     /* header + copy of the size */
-#define NAME_SLOTS   16384u                  /* name cache (power of two) */
-#define NAME_MAX_N   12288u                  /* names cached per chunk */
-#define TMPL_SLOTS   8192u                   /* template cache (power of two) */
-#define TMPL_MAX_N   6144u                   /* programs cached per chunk */
+#define NAME_SLOTS   8192u                   /* name cache (power of two) */
+#define NAME_MAX_N   6144u                   /* names cached per chunk */
+#define TMPL_SLOTS   4096u                   /* template cache (power of two) */
+#define TMPL_MAX_N   3072u                   /* programs cached per chunk */
 #define OPS_MAX      (4u * APD_EVTX_CHUNK)   /* compiled ops per chunk */
 #define ARENA_BLOCK  (256u * 1024)
 #define ARENA_MAX    (64u << 20)             /* names and literals per chunk */
@@ -204,12 +204,8 @@ warn(struct apd_evtx *x, uint64_t off, const char *fmt, ...)
 static bool
 all_zero(const unsigned char *p, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
+	/* memcmp is vectorised: compare the bytes with themselves shifted by one */
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
 /* ---- the per-chunk arena ---- */
@@ -353,7 +349,7 @@ decode_name(struct apd_evtx *x, uint32_t off)
 static const struct apd_evtx_name *
 get_name(struct apd_evtx *x, uint32_t off)
 {
-	uint32_t h = (off * 2654435761u) >> 18, i;
+	uint32_t h = (off * 2654435761u) >> 19, i;
 	struct name_slot *sl;
 	struct apd_evtx_name *nm;
 
@@ -690,7 +686,7 @@ done:
 static const struct tmpl *
 get_program(struct apd_evtx *x, uint32_t off, bool raw)
 {
-	uint32_t key = off | (raw ? RAW_KEY : 0), h = (key * 2654435761u) >> 19, i;
+	uint32_t key = off | (raw ? RAW_KEY : 0), h = (key * 2654435761u) >> 20, i;
 	uint32_t body, end, size, endpos = 0;
 	size_t op0 = x->nops;
 	struct tmpl *t = NULL;
@@ -1173,9 +1169,22 @@ cut_record_at(const struct apd_evtx *x, uint32_t off, uint32_t *size)
 static uint32_t
 find_sig(const struct apd_evtx *x, uint32_t off, uint32_t lim)
 {
+	const unsigned char *q;
+
+	if (lim > x->clen)
+		lim = (uint32_t)x->clen;
 	off = (off + 7) & ~7u;
 	while (off < lim && x->clen - off >= REC_MIN) {
-		if (x->c[off] == 0x2a && x->c[off + 1] == 0x2a && x->c[off + 2] == 0 &&
+		/* memchr skips runs without a '*' (zeros, mostly) fast */
+		q = memchr(x->c + off, 0x2a, lim - off);
+		if (q == NULL)
+			return lim;
+		off = (uint32_t)(q - x->c);
+		if (off & 7) {
+			off = (off + 7) & ~7u;
+			continue;
+		}
+		if (x->clen - off >= REC_MIN && x->c[off + 1] == 0x2a && x->c[off + 2] == 0 &&
 		    x->c[off + 3] == 0)
 			return off;
 		off += 8;

@@ -137,9 +137,11 @@ apd_crc32(uint32_t crc, const void *data, size_t n)
 /* ---- text output ---- */
 
 /* Room for `extra` more bytes; the caller writes at b->p + b->n. */
-static int
+static inline int
 room(struct apd_buf *b, size_t extra)
 {
+	if (b->p && b->cap - b->n > extra)
+		return APD_OK;
 	return apd_buf_reserve(b, extra);
 }
 

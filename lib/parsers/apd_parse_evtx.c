@@ -170,6 +170,15 @@ json_put(char *o, const char *s, size_t n)
 	return o;
 }
 
+/* apd_buf_reserve, with the common case (room enough) inline. */
+static inline int
+reserve(struct apd_buf *b, size_t extra)
+{
+	if (b->p && b->cap - b->n > extra)
+		return APD_OK;
+	return apd_buf_reserve(b, extra);
+}
+
 /* Set b's length from the end pointer o. */
 static void
 buf_end(struct apd_buf *b, char *o)
@@ -184,7 +193,7 @@ json_text(struct apd_buf *b, const char *s, size_t n)
 {
 	int rc;
 
-	if ((rc = apd_buf_reserve(b, 6 * n + 16)) != APD_OK)
+	if ((rc = reserve(b, 6 * n + 16)) != APD_OK)
 		return rc;
 	buf_end(b, json_put(b->p + b->n, s, n));
 	return APD_OK;
@@ -290,7 +299,7 @@ add_field(struct ev *e, const char *k, size_t kn, bool kstable, const struct apd
 	if (t == &e->tmp) {
 		apd_buf_reset(t);
 	} else {
-		if ((rc = apd_buf_reserve(t, kn + 4)) != APD_OK)
+		if ((rc = reserve(t, kn + 4)) != APD_OK)
 			return rc;
 		o = t->p + t->n;
 		if (t->n) {
@@ -325,7 +334,7 @@ add_field(struct ev *e, const char *k, size_t kn, bool kstable, const struct apd
 	if (!f->in_data)
 		e->dup = true;
 	d = f->in_data ? &e->data : &e->vals;
-	if ((rc = apd_buf_reserve(d, 6 * kn + 6 * vn + 40)) != APD_OK)
+	if ((rc = reserve(d, 6 * kn + 6 * vn + 40)) != APD_OK)
 		return rc;
 	o = d->p + d->n;
 	if (f->in_data) {
