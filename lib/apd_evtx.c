@@ -39,7 +39,8 @@
 #define TMPL_MAX_N   3072u                   /* programs cached per chunk */
 #define OPS_MAX      (4u * APD_EVTX_CHUNK)   /* compiled ops per chunk */
 #define ARENA_BLOCK  (256u * 1024)
-#define ARENA_MAX    (64u << 20)             /* names and literals per chunk */
+#define ARENA_MAX    (4u << 20)              /* names and literals per chunk */
+#define WORK_MAX     (16u << 20)             /* tokens, name characters, nodes per chunk */
 #define VALS_MAX     (APD_EVTX_CHUNK / 4 + 16) /* value descriptors take 4 bytes each */
 #define IDS_MAX      1024u                   /* ranges of record ids remembered */
 #define RAW_KEY      0x10000u                /* template cache key bit: raw element */
@@ -131,6 +132,7 @@ struct apd_evtx {
 	int phase;
 	uint32_t off, end;
 	uint32_t slack_bad;         /* recovery candidates that did not decode */
+	uint32_t work;              /* steps spent on this chunk (WORK_MAX) */
 	bool chunk_ok;              /* the slot has a chunk signature */
 	bool damaged;               /* its allocated records are broken, or it has no header */
 
@@ -180,6 +182,21 @@ fail(struct apd_evtx *x, const char *fmt, ...)
 	vsnprintf(x->emsg, sizeof(x->emsg), fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+/*
+ * Count n units of work (tokens compiled, name characters decoded, nodes
+ * made) against the chunk's budget: a hostile chunk (overlapping fake
+ * templates, names, records) cannot make the decoder spin.  Returns -1
+ * (emsg set) once the budget is spent.
+ */
+static inline int
+work(struct apd_evtx *x, uint32_t n)
+{
+	x->work += n;
+	if (x->work <= WORK_MAX)
+		return 0;
+	return fail(x, "the chunk's work budget (%u million steps) is spent", WORK_MAX >> 20);
 }
 
 static int
@@ -304,6 +321,8 @@ decode_name(struct apd_evtx *x, uint32_t off)
 		fail(x, "name at 0x%x runs past the chunk", off);
 		return NULL;
 	}
+	if (work(x, (uint32_t)nch + 1))
+		return NULL;
 	nm = arena_alloc(x, sizeof(*nm) + 3 * nch + 1);
 	if (nm == NULL) {
 		fail(x, "out of memory for names (chunk arena of %u MiB full)", ARENA_MAX >> 20);
@@ -479,6 +498,9 @@ compile(struct apd_evtx *x, uint32_t pos, uint32_t end, bool raw, uint32_t *endp
 	while (pos < end) {
 		unsigned tok = c[pos], base = tok & 0xBF;
 		uint32_t p = pos + 1;
+
+		if (work(x, 1))
+			return -1;
 
 		memset(&o, 0, sizeof(o));
 		if (tok & 0x40 && base != 0x01 && base != 0x05 && base != 0x06 && base != 0x07 &&
@@ -770,7 +792,7 @@ emit(struct apd_evtx *x, unsigned kind, unsigned type, uint32_t n,
 {
 	struct apd_evtx_node *nd;
 
-	if (x->nnode == x->cnode && grow_nodes(x))
+	if ((x->nnode == x->cnode && grow_nodes(x)) || (++x->work > WORK_MAX && work(x, 0)))
 		return -1;
 	nd = &x->node[x->nnode++];
 	nd->kind = (uint8_t)kind;
@@ -1302,6 +1324,7 @@ load_slot(struct apd_evtx *x)
 	x->nops = 0;
 	arena_reset(x);
 	x->slack_bad = 0;
+	x->work = 0;
 	x->chunk_ok = false;
 	x->damaged = false;
 	x->phase = PH_NONE;
@@ -1432,6 +1455,14 @@ apd_evtx_next(struct apd_evtx *x, const struct apd_evtx_record **rec)
 			x->off = off + size;
 			if (decode_record(x, off, size, false)) {
 				x->st.bad_records++;
+				if (x->work > WORK_MAX) {
+					x->phase = PH_NONE;
+					if ((rc = warn(x, x->coff + off, "chunk %u: record %llu at offset %u: "
+					    "%s; the rest of the chunk is skipped", x->slot,
+					    (unsigned long long)le64(x->c + off + 8), off, x->emsg)) != APD_OK)
+						return rc;
+					continue;
+				}
 				if ((rc = warn(x, x->coff + off, "chunk %u: record %llu at offset %u "
 				    "skipped: %s", x->slot, (unsigned long long)le64(x->c + off + 8), off,
 				    x->emsg)) != APD_OK)
@@ -1461,6 +1492,13 @@ apd_evtx_next(struct apd_evtx *x, const struct apd_evtx_record **rec)
 			if (decode_record(x, off, size, true)) {
 				x->slack_bad++;
 				x->off = off + 8;
+				if (x->work > WORK_MAX) {
+					x->phase = PH_NONE;
+					if ((rc = warn(x, x->coff + off, "%s %u: %s; the rest of the slot is "
+					    "not searched", x->chunk_ok ? "chunk" : "slot", x->slot,
+					    x->emsg)) != APD_OK)
+						return rc;
+				}
 				continue;
 			}
 			x->off = off + size;
@@ -1583,6 +1621,7 @@ apd_evtx_decode_one(struct apd_evtx *x, const unsigned char *chunk, size_t chunk
 	x->c = chunk;
 	x->clen = chunk_len;
 	x->coff = 0;
+	x->work = 0;
 	x->gen++;
 	x->nnames = 0;
 	x->ntmpls = 0;

@@ -1515,6 +1515,39 @@ START_TEST(test_evtx_hostile_array_explosion)
 }
 END_TEST
 
+/* An array of 60000 one-byte items: 300000 nodes, past the node cap: the record is skipped. */
+START_TEST(test_evtx_hostile_node_cap)
+{
+	static const char *const names[] = { "X", NULL };
+	static const unsigned types[] = { APD_EVTX_T_UINT8 | 0x80 };
+	const struct std_args a = { names, types, false, false };
+	static unsigned char bytes[60000];
+	struct sysvals sv;
+	struct val v[11];
+	struct apd_test_out o;
+	struct apd_error err;
+	struct fb f;
+	struct cb b;
+	uint32_t at;
+
+	cb_init(&b);
+	at = rec_begin(&b, 1);
+	tmpl_inline(&b, std_body, &a);
+	sys_values(&sv, v, 1, 1);
+	v[10] = (struct val){ APD_EVTX_T_UINT8 | 0x80, bytes, 60000 };
+	values(&b, v, 11);
+	rec_end(&b, at);
+	chunk_finish(&b);
+	fb_init(&f, 1, 0);
+	fb_chunk(&f, &b);
+	ck_assert_int_eq(parse_fb(&f, 0, &o, &err), APD_WARN);
+	ck_assert_uint_eq(o.nev, 0);
+	ck_assert_ptr_nonnull(apd_test_warn_with(&o, "more than 262144 XML nodes in one record"));
+	apd_test_out_free(&o);
+	free(f.p);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- blocks */
 
 static const size_t blocks[] = { 1, 7, 4096, 0 };
@@ -1738,6 +1771,7 @@ evtx_suite(void)
 	tcase_add_test(hostile, test_evtx_hostile_offsets_and_tokens);
 	tcase_add_test(hostile, test_evtx_hostile_nesting);
 	tcase_add_test(hostile, test_evtx_hostile_array_explosion);
+	tcase_add_test(hostile, test_evtx_hostile_node_cap);
 	suite_add_tcase(s, hostile);
 	tcase_add_loop_test(blk, test_evtx_blocks, 0, (int)(sizeof(blocks) / sizeof(blocks[0])));
 	suite_add_tcase(s, blk);
