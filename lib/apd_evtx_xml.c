@@ -37,8 +37,8 @@ node_text(const struct apd_evtx_node *nd, struct apd_buf *out, enum apd_evtx_esc
 			return apd_buf_add(out, tmp, n);
 		}
 		u = nd->n;
-		if (u >= 0xD800 && u <= 0xDFFF)
-			u = 0xFFFD;
+		if ((u >= 0xD800 && u <= 0xDFFF) || u == 0)
+			u = 0xFFFD;   /* no NUL and no lone surrogate in text */
 		if (u < 0x80) {
 			u8[0] = (unsigned char)u;
 			return apd_evtx_value_text(out, APD_EVTX_T_UTF8, u8, 1, esc);
