@@ -51,5 +51,6 @@ const char *fe_rules_dir(void);
 void fe_print_diag(const struct apd_diag *d);
 int apd_collect_main(int argc, char **argv);   /* collect/cli.c */
 int apd_verify_main(int argc, char **argv);    /* collect/cli.c */
+int apd_evtx_main(int argc, char **argv);
 
 #endif /* APD_FE_H */

@@ -22,6 +22,7 @@ static const struct verb verbs[] = {
 	{ "rules", apd_rules_main, "lint and test rule files (rules lint|test [DIR])" },
 	{ "collect", apd_collect_main, "bundle the Autopilot evidence of a Windows volume" },
 	{ "verify", apd_verify_main, "check a bundle's entries against its manifest" },
+	{ "evtx", apd_evtx_main, "decode an event log: evtx dump FILE [--xml | --jsonl]" },
 	{ "help", verb_help, "show this help, or a verb's help" },
 	{ "version", verb_version, "print the version" },
 };

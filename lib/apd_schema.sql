@@ -42,7 +42,12 @@ CREATE TABLE event (
   message   TEXT,
   data      TEXT,                            -- JSON object of structured fields
   line      INTEGER,                         -- first line in the source, if line-oriented
-  offset    INTEGER                          -- byte offset in the source
+  offset    INTEGER,                         -- byte offset in the source
+  record_id INTEGER,                         -- EVTX EventRecordID
+  computer  TEXT,                            -- EVTX Computer
+  user_sid  TEXT,                            -- EVTX Security/@UserID
+  pid       INTEGER,                         -- EVTX Execution/@ProcessID (the thread id is in thread)
+  recovered INTEGER                          -- 1: an EVTX record carved from unallocated space
 );
 
 CREATE VIRTUAL TABLE event_fts USING fts5(
@@ -154,7 +159,8 @@ SELECT e.id, e.source_id, s.path AS source_path, s.kind AS source_kind, e.seq,
             THEN strftime('%Y-%m-%dT%H:%M:%f', e.ts_utc / 1000000.0, 'unixepoch') || 'Z'
        END AS time_utc,
        e.ts_local, e.tz_source, e.level, e.channel, e.provider, e.event_id,
-       e.component, e.thread, e.message, e.data
+       e.component, e.thread, e.message, e.data,
+       e.record_id, e.computer, e.user_sid, e.pid, e.recovered
 FROM event e JOIN source s ON s.id = e.source_id;
 
 -- ---- The deployment model (lib/apd_esp.c, docs/esp.md) ----------------------

@@ -18,6 +18,8 @@
 
 #include "apd.h"
 
+#include <stdbool.h>
+
 #define APD_TS_NONE INT64_MIN   /* ts_utc when the record has no usable time */
 
 /* How an event's ts_utc was obtained; stored as text in event.tz_source. */
@@ -54,6 +56,13 @@ struct apd_event {
 	struct apd_sv data;       /* a JSON object of structured fields, or absent */
 	uint64_t offset;          /* byte offset of the record in its (decoded) stream */
 	uint64_t line;            /* 1-based first line, 0 if not line-oriented */
+	/* event logs (EVTX) */
+	int64_t record_id;        /* EventRecordID, -1 when the source has none */
+	struct apd_sv computer;   /* Computer */
+	struct apd_sv user_sid;   /* Security/@UserID, "S-1-5-18" */
+	int64_t pid;              /* Execution/@ProcessID, -1 when none (the thread id goes
+	                             in .thread, as text) */
+	bool recovered;           /* carved from unallocated space of the file */
 };
 
 /* Registry value types (winnt.h REG_*). */
@@ -106,7 +115,8 @@ struct apd_sink {
 static inline void
 apd_event_init(struct apd_event *ev)
 {
-	static const struct apd_event zero = { .ts_utc = APD_TS_NONE, .event_id = -1 };
+	static const struct apd_event zero = { .ts_utc = APD_TS_NONE, .event_id = -1,
+		.record_id = -1, .pid = -1 };
 	*ev = zero;
 }
 

@@ -31,8 +31,10 @@ static const char *const stmt_sql[S__N] = {
 	    "size = COALESCE(?5, size), records = ?6, warnings = ?7, kind = COALESCE(?8, kind) "
 	    "WHERE id = ?1",
 	[S_EVENT] = "INSERT INTO event(source_id, seq, ts_utc, ts_local, tz_source, level, channel, "
-	    "provider, event_id, component, thread, message, data, line, offset) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	    "provider, event_id, component, thread, message, data, line, offset, record_id, computer, "
+	    "user_sid, pid, recovered) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+	    "?19, ?20)",
 	[S_REGKEY_GET] = "SELECT id FROM reg_key WHERE key = ?2 AND hive = ?1",
 	[S_REGKEY_ADD] = "INSERT INTO reg_key(hive, key) VALUES (?1, ?2)",
 	[S_REGVAL] = "INSERT INTO reg_val(source_id, key_id, name, type, value, line) "
@@ -180,6 +182,14 @@ s_event(void *ud, const struct apd_event *ev)
 	if (ev->line)
 		sqlite3_bind_int64(s, 14, (sqlite3_int64)ev->line);
 	sqlite3_bind_int64(s, 15, (sqlite3_int64)ev->offset);
+	if (ev->record_id >= 0)
+		sqlite3_bind_int64(s, 16, ev->record_id);
+	bind_sv(s, 17, ev->computer);
+	bind_sv(s, 18, ev->user_sid);
+	if (ev->pid >= 0)
+		sqlite3_bind_int64(s, 19, ev->pid);
+	if (ev->recovered)
+		sqlite3_bind_int(s, 20, 1);
 	st->records++;
 	if (step(st, S_EVENT) != APD_OK)
 		return APD_FATAL;

@@ -60,6 +60,11 @@ t_event(void *ud, const struct apd_event *e)
 	t->event_id = e->event_id;
 	t->offset = e->offset;
 	t->line = e->line;
+	t->record_id = e->record_id;
+	t->computer = dup_sv(e->computer);
+	t->user_sid = dup_sv(e->user_sid);
+	t->pid = e->pid;
+	t->recovered = e->recovered;
 	if (o->stop_after_events > 0 && o->nev >= (size_t)o->stop_after_events)
 		return APD_FATAL;
 	return APD_OK;
@@ -181,6 +186,8 @@ apd_test_out_free(struct apd_test_out *o)
 		free(t->provider);
 		free(t->component);
 		free(t->thread);
+		free(t->computer);
+		free(t->user_sid);
 		free(t->message);
 		free(t->data);
 	}

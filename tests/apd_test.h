@@ -26,6 +26,9 @@ struct apd_test_event {
 	char *channel, *provider, *component, *thread, *message, *data;
 	int64_t event_id;
 	uint64_t offset, line;
+	int64_t record_id, pid;           /* event logs; -1 when none */
+	char *computer, *user_sid;
+	bool recovered;
 };
 
 struct apd_test_regval {

@@ -655,6 +655,91 @@ START_TEST(test_rules_verb)
 }
 END_TEST
 
+/* One line of `sqlite3 DB SQL` (static buffer, newline kept). */
+static const char *
+sql1(const char *db, const char *sql)
+{
+	static char line[4096];
+	char cmd[8192];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", db, sql);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	if (fgets(line, sizeof(line), p) == NULL)
+		line[0] = '\0';
+	pclose(p);
+	return line;
+}
+
+/*
+ * `apdiag evtx dump`: help, usage errors, XML and JSON lines of a fixture,
+ * the damaged fixture's exit code 4 and its warnings naming the offset;
+ * and `analyze` fills the EVTX columns of the index.
+ */
+START_TEST(test_evtx_dump_and_index)
+{
+	char *out, *err;
+	size_t n;
+	const char *db;
+
+	copy("tests/data/evtx/types.evtx", "types.evtx");
+	copy("tests/data/evtx/damaged.evtx", "damaged.evtx");
+	ck_assert_int_eq(run(&out, "evtx --help"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "--jsonl"));
+	free(out);
+	ck_assert_int_eq(run(&out, "help evtx"), 0);
+	free(out);
+	ck_assert_int_eq(run(&out, "evtx"), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "evtx dump"), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "evtx dump types.evtx --bogus"), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "evtx dump /nonexistent.evtx"), 3);
+	free(out);
+	ck_assert_int_eq(run(&out, "evtx dump stderr.txt"), 3);
+	free(out);
+	ck_assert_int_eq(run(&out, "evtx dump types.evtx"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "<EventID>808</EventID>\n"));
+	ck_assert_ptr_nonnull(strstr(out, "    <Data Name=\"arr\">a</Data>\n    <Data Name=\"arr\">b</Data>\n"));
+	free(out);
+	ck_assert_int_eq(run(&out, "evtx dump --jsonl types.evtx"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"event_id\":808,"));
+	ck_assert_ptr_nonnull(strstr(out, "\"user_sid\":\"S-1-5-18\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"arr\":[\"a\",\"b\"]"));
+	free(out);
+	ck_assert_int_eq(run(&out, "evtx dump --jsonl damaged.evtx"), 4);
+	ck_assert_ptr_nonnull(strstr(out, "\"recovered\":true"));
+	free(out);
+	err = (char *)apd_test_slurp(apd_test_tpath("stderr.txt"), &n);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_ptr_nonnull(strstr(err, "damaged.evtx: offset 124: file header CRC32 mismatch"));
+	free(err);
+	ck_assert_int_eq(run(&out, "evtx dump --no-recovered damaged.evtx"), 4);
+	ck_assert_ptr_null(strstr(out, "recovered"));
+	free(out);
+
+	ck_assert_int_eq(run(&out, "analyze types.evtx --db t.db --quiet"), 0);
+	free(out);
+	db = apd_test_tpath("t.db");
+	ck_assert_str_eq(sql1(db, "SELECT channel || '|' || provider || '|' || event_id || '|' || "
+	    "level || '|' || record_id || '|' || computer || '|' || user_sid || '|' || pid || '|' "
+	    "|| thread || '|' || tz_source || '|' || coalesce(recovered, 'null') FROM timeline"),
+	    "Microsoft-Windows-ModernDeployment-Diagnostics-Provider/Autopilot|"
+	    "Microsoft-Windows-ModernDeployment-Diagnostics-Provider|808|2|1|PC01|S-1-5-18|4242|"
+	    "77|utc|null\n");
+	ck_assert_str_eq(sql1(db, "SELECT json_extract(data, '$.i8') FROM event"), "-1\n");
+	ck_assert_str_eq(sql1(db, "SELECT count(*) FROM event_fts WHERE event_fts MATCH "
+	    "'\"0x8000000000000000\"'"), "1\n");
+	ck_assert_int_eq(run(&out, "analyze damaged.evtx --db d.db --quiet"), 4);
+	free(out);
+	db = apd_test_tpath("d.db");
+	ck_assert_str_eq(sql1(db, "SELECT count(*) || '|' || sum(recovered) FROM event"), "20|18\n");
+	ck_assert_str_eq(sql1(db, "SELECT status FROM source"), "partial\n");
+}
+END_TEST
+
 static Suite *
 analyze_suite(void)
 {
@@ -674,6 +759,7 @@ analyze_suite(void)
 	tcase_add_test(tc, test_esp_summary);
 	tcase_add_test(tc, test_bad_inputs_together);
 	tcase_add_test(tc, test_single_file);
+	tcase_add_test(tc, test_evtx_dump_and_index);
 	tcase_add_test(tc, test_regress_index_inside_input_not_read);
 	suite_add_tcase(s, tc);
 	return s;

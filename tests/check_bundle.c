@@ -528,7 +528,7 @@ START_TEST(test_schema_pinned)
 	    "id,parent_id,path,kind,parser,origin,size,sha256,status,error,records,warnings");
 	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('event')"),
 	    "id,source_id,seq,ts_utc,ts_local,tz_source,level,channel,provider,event_id,"
-	    "component,thread,message,data,line,offset");
+	    "component,thread,message,data,line,offset,record_id,computer,user_sid,pid,recovered");
 	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('reg_value')"),
 	    "id,source_id,hive,key,name,type,value,line");
 	ck_assert_str_eq(q1(db, "SELECT group_concat(name, ',') FROM pragma_table_info('reg_key')"),

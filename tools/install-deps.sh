@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
     gcc libc6-dev meson ninja-build pkg-config \
-    libarchive-dev libpcre2-dev libxml2-dev libsqlite3-dev libjson-c-dev libssl-dev check \
+    libarchive-dev libpcre2-dev libxml2-dev libsqlite3-dev libjson-c-dev libssl-dev zlib1g-dev check \
     libcurl4-openssl-dev libhivex-dev libgcab-dev \
     cabextract gcab libarchive-tools zstd xz-utils bzip2 zip unzip python3 sqlite3 \
     libevtx-utils time libhivex-bin libwin-hivex-perl openssl >/dev/null
