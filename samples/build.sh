@@ -4,6 +4,7 @@
 #   samples/pieces/                         byte-faithful source files (generated)
 #   samples/mdmdiag-esp-app-failure.cab     MdmDiagnosticsTool cab (MSZIP, gcab)
 #   samples/mdmdiag-preprov-notcomputed.cab MdmDiagnosticsTool cab (MSZIP, gcab)
+#   samples/mdmdiag-entra-join-801c0003.cab MdmDiagnosticsTool cab with event logs (MSZIP, gcab)
 #   samples/DiagLogs-CONTOSO-PC01-20251001T101010Z.zip            Intune zip, flattened
 #   samples/DiagLogs-CONTOSO-PC02-20251002T090000Z-numbered.zip   Intune zip, numbered folders
 #   samples/folder-profile-not-assigned/    plain folder
@@ -92,6 +93,18 @@ echo "== E: MdmDiagnosticsTool cab (pre-provisioned: technician flow, then user 
 stage_copy "$pieces/preprovisioned" "$stage/e" "2025-10-09 15:31:59"
 make_cab "$stage/e" "$here/mdmdiag-preprovisioned.cab"
 
+echo "== G: MdmDiagnosticsTool cab (0x801c0003 in the event logs: UDR 204, AAD 1098/1105)"
+# PC01's mdmlogs plus the event logs of the same story, named as MdmDiagnosticsTool
+# names them (the channel lower-cased, '/' as '-')
+stage_copy "$pieces/intune-pc01/mdmlogs" "$stage/g" "2025-10-01 11:06:25"
+for f in "$pieces"/evtx/entra-join-801c0003/*.evtx; do
+    n="$(basename "$f" .evtx)"
+    n="$(printf '%s' "${n//%4/-}" | tr 'A-Z' 'a-z')"
+    cp "$f" "$stage/g/$n.evtx"
+    touch -h -d "2025-10-01 11:06:25" "$stage/g/$n.evtx"
+done
+make_cab "$stage/g" "$here/mdmdiag-entra-join-801c0003.cab"
+
 echo "== LZX cabs"
 python3 "$tools/mkcab_lzx.py" -o "$here/lzx.cab" \
     "$pieces/esp-app-failure/MdmLogCollectorFootPrint.txt"
@@ -101,7 +114,7 @@ python3 "$tools/mkcab_lzx.py" -o "$here/lzx-multi.cab" \
 
 echo "== verifying"
 for c in mdmdiag-esp-app-failure mdmdiag-preprov-notcomputed mdmdiag-hybrid-user-app-failure \
-         mdmdiag-preprovisioned; do
+         mdmdiag-preprovisioned mdmdiag-entra-join-801c0003; do
     cabextract -q -t "$here/$c.cab" >/dev/null
     bsdtar -tf "$here/$c.cab" >/dev/null
 done

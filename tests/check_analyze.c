@@ -555,6 +555,9 @@ START_TEST(test_sample_verdicts)
 		  "Device is not registered for Windows Autopilot (ZtdDeviceIsNotRegistered)" },
 		{ "samples/mdmdiag-preprov-notcomputed.cab", "PP-03",
 		  "Pre-provisioned device: the user flow ran more than six months after the technician flow" },
+		/* the same join failure, seen only in the event logs (UDR 204, AAD 1098/1105) */
+		{ "samples/mdmdiag-entra-join-801c0003.cab", "AADJ-01",
+		  "Entra join failed with 0x801c0003: adele.vance@contoso.onmicrosoft.com" },
 	};
 	size_t i;
 	int rc;
