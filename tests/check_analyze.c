@@ -648,6 +648,33 @@ START_TEST(test_rules_verb)
 	free(out);
 	ck_assert_int_eq(run(&out, "rules"), 2);
 	free(out);
+	{
+		/* a negative case the selector never sees cannot fail: lint rejects it, while
+		   `rules test` alone passes it; with a near miss instead, lint is content */
+		static const char head[] = "<rules><rule id=\"CUSTOM-02\" version=\"1\" "
+		    "severity=\"error\" category=\"esp\" confidence=\"50\"><title>t</title><match>"
+		    "<event><contains>lpExitCode 1603</contains><regex>lpExitCode 1603$</regex></event>"
+		    "</match><explanation>e</explanation><remediation><step>s</step></remediation>"
+		    "<test expect=\"match\"><event source-kind=\"cmtrace\">[Win32App] lpExitCode 1603"
+		    "</event></test><test expect=\"no-match\"><event source-kind=\"cmtrace\">";
+		static const char tail[] = "</event></test></rule></rules>";
+		char buf[2048];
+
+		ck_assert_int_eq(mkdir(apd_test_tpath("vac"), 0755), 0);
+		snprintf(buf, sizeof(buf), "%s%s%s", head, "[Win32App] all good", tail);
+		apd_test_write_file(apd_test_tpath("vac/r.xml"), buf, strlen(buf));
+		ck_assert_int_eq(run(&out, "rules test vac"), 0);
+		free(out);
+		ck_assert_int_eq(run(&out, "rules lint vac"), 1);
+		ck_assert_ptr_nonnull(strstr(out, "cannot fail"));
+		ck_assert_ptr_nonnull(strstr(out, "1 vacuous case"));
+		free(out);
+		snprintf(buf, sizeof(buf), "%s%s%s", head, "[Win32App] lpExitCode 1603 (retried)", tail);
+		apd_test_write_file(apd_test_tpath("vac/r.xml"), buf, strlen(buf));
+		ck_assert_int_eq(run(&out, "rules lint vac"), 0);
+		ck_assert_ptr_nonnull(strstr(out, "0 vacuous cases"));
+		free(out);
+	}
 	ck_assert_int_eq(run(&out, "rules frobnicate"), 2);
 	free(out);
 	ck_assert_int_eq(run(&out, "rules test /nonexistent/folder"), 3);
