@@ -22,7 +22,7 @@
 #define RULES_MAX_FILE_BYTES     (16u * 1024 * 1024)
 #define RULES_MAX_CAPTURE        4096u      /* bytes of one capture value kept */
 #define RULES_CACHE_KIB          65536      /* page cache while evaluating */
-#define RULES_MMAP_BYTES         (1024LL * 1024 * 1024)   /* memory-mapped reads */
+#define RULES_MMAP_BYTES         0LL        /* no memory-mapped reads: mapped pages count as RSS */
 
 /* ---- small helpers ---- */
 
