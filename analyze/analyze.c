@@ -36,16 +36,8 @@ struct analyze_opts {
 
 enum opt_type { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_UINT, OPT_SIZE_T, OPT_DIRS, OPT_SEV };
 
-struct opt {
-	const char *name;
-	enum opt_type type;
-	size_t off;
-	const char *arg;
-	const char *help;
-};
-
 #define O(f) offsetof(struct analyze_opts, f)
-static const struct opt opts[] = {
+static const struct fe_opt opts[] = {
 	{ "--db", OPT_STR, O(db), "FILE", "write the index here (default: ./<input name>.apdiag.db)" },
 	{ "--json", OPT_FLAG, O(json), NULL, "print the summary as JSON on stdout" },
 	{ "--quiet", OPT_FLAG, O(quiet), NULL, "print nothing but errors" },
@@ -72,19 +64,13 @@ static const struct opt opts[] = {
 static void
 analyze_help(FILE *f)
 {
-	size_t i;
-	char left[64];
 
 	fprintf(f, "usage: apdiag analyze INPUT [OPTIONS]\n\n"
 	    "Index INPUT into one SQLite database and print a summary.  INPUT is an\n"
 	    "apdiag bundle, a MdmDiagnosticsTool .cab, an Intune \"Collect diagnostics\"\n"
 	    ".zip, a .tar(.gz|.xz|.zst), a folder, or a single file; archives nested\n"
 	    "inside are opened too.\n\nOptions:\n");
-	for (i = 0; i < NOPTS; i++) {
-		snprintf(left, sizeof(left), "%s%s%s", opts[i].name, opts[i].arg ? " " : "",
-		    opts[i].arg ? opts[i].arg : "");
-		fprintf(f, "  %-22s %s\n", left, opts[i].help);
-	}
+	fe_opt_help(f, opts, NOPTS, 22);
 	fprintf(f, "  %-22s %s\n", "-h, --help", "show this help");
 	fprintf(f, "\nSIZE takes k, M, G suffixes (powers of 1024).\n"
 	    "Shipped rules: %s\n"
@@ -97,15 +83,14 @@ static int
 parse_args(int argc, char **argv, struct analyze_opts *o)
 {
 	int i;
-	size_t k;
 
 	memset(o, 0, sizeof(*o));
 	o->progress = true;
 	o->fail_on = -1;
 	apd_limits_default(&o->lim);
 	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL, *eq;
-		size_t nlen;
+		const char *a = argv[i], *val;
+		const struct fe_opt *op;
 
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			analyze_help(stdout);
@@ -119,32 +104,15 @@ parse_args(int argc, char **argv, struct analyze_opts *o)
 			o->input = a;
 			continue;
 		}
-		eq = strchr(a, '=');
-		nlen = eq ? (size_t)(eq - a) : strlen(a);
-		for (k = 0; k < NOPTS; k++)
-			if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, a, nlen) == 0)
-				break;
-		if (k == NOPTS) {
-			fe_err("analyze: unknown option '%s' (try: apdiag analyze --help)", a);
+		if ((op = fe_opt_next(opts, NOPTS, "analyze", argc, argv, &i, &val)) == NULL)
 			return APD_EXIT_USAGE;
-		}
-		if (opts[k].type != OPT_FLAG) {
-			val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-			if (val == NULL) {
-				fe_err("analyze: %s needs a value", opts[k].name);
-				return APD_EXIT_USAGE;
-			}
-		} else if (eq) {
-			fe_err("analyze: %s takes no value", opts[k].name);
-			return APD_EXIT_USAGE;
-		}
-		switch (opts[k].type) {
+		switch (op->type) {
 		case OPT_FLAG:
 			/* --no-progress clears, the others set */
-			*(bool *)((char *)o + opts[k].off) = strcmp(opts[k].name, "--no-progress") != 0;
+			*(bool *)((char *)o + op->off) = strcmp(op->name, "--no-progress") != 0;
 			break;
 		case OPT_STR:
-			*(const char **)((char *)o + opts[k].off) = val;
+			*(const char **)((char *)o + op->off) = val;
 			break;
 		case OPT_DIRS:
 			if (o->nrule_dirs == MAX_RULE_DIRS) {
@@ -168,29 +136,29 @@ parse_args(int argc, char **argv, struct analyze_opts *o)
 		case OPT_SIZE: {
 			uint64_t v;
 			if (!fe_parse_size(val, &v) || v == 0) {
-				fe_err("analyze: %s: '%s' is not a size", opts[k].name, val);
+				fe_err("analyze: %s: '%s' is not a size", op->name, val);
 				return APD_EXIT_USAGE;
 			}
-			*(uint64_t *)((char *)o + opts[k].off) = v;
+			*(uint64_t *)((char *)o + op->off) = v;
 			break;
 		}
 		case OPT_SIZE_T: {
 			uint64_t v;
 			if (!fe_parse_size(val, &v) || v == 0 || v > SIZE_MAX / 4) {
-				fe_err("analyze: %s: '%s' is not a size", opts[k].name, val);
+				fe_err("analyze: %s: '%s' is not a size", op->name, val);
 				return APD_EXIT_USAGE;
 			}
-			*(size_t *)((char *)o + opts[k].off) = (size_t)v;
+			*(size_t *)((char *)o + op->off) = (size_t)v;
 			break;
 		}
 		case OPT_UINT:
 		default: {
 			unsigned v;
 			if (!fe_parse_uint(val, &v)) {
-				fe_err("analyze: %s: '%s' is not a number", opts[k].name, val);
+				fe_err("analyze: %s: '%s' is not a number", op->name, val);
 				return APD_EXIT_USAGE;
 			}
-			*(unsigned *)((char *)o + opts[k].off) = v;
+			*(unsigned *)((char *)o + op->off) = v;
 			break;
 		}
 		}

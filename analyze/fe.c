@@ -113,3 +113,47 @@ fe_parse_uint(const char *s, unsigned *out)
 	*out = (unsigned)v;
 	return true;
 }
+
+const struct fe_opt *
+fe_opt_next(const struct fe_opt *opts, size_t n, const char *verb, int argc, char **argv,
+    int *i, const char **val)
+{
+	const char *a = argv[*i], *eq = strchr(a, '=');
+	size_t nlen = eq ? (size_t)(eq - a) : strlen(a), k;
+
+	*val = NULL;
+	for (k = 0; k < n; k++)
+		if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, a, nlen) == 0)
+			break;
+	if (k == n) {
+		/* the name only: what follows '=' may be a secret */
+		fe_err("%s: unknown option '%.*s' (try: apdiag %s --help)", verb, (int)nlen, a, verb);
+		return NULL;
+	}
+	if (opts[k].type == FE_OPT_FLAG) {
+		if (eq) {
+			fe_err("%s: %s takes no value", verb, opts[k].name);
+			return NULL;
+		}
+		return &opts[k];
+	}
+	*val = eq ? eq + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+	if (*val == NULL) {
+		fe_err("%s: %s needs a value", verb, opts[k].name);
+		return NULL;
+	}
+	return &opts[k];
+}
+
+void
+fe_opt_help(FILE *f, const struct fe_opt *opts, size_t n, int width)
+{
+	char left[64];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(left, sizeof(left), "%s%s%s", opts[i].name, opts[i].arg ? " " : "",
+		    opts[i].arg ? opts[i].arg : "");
+		fprintf(f, "  %-*s %s\n", width, left, opts[i].help);
+	}
+}

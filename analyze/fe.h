@@ -33,6 +33,27 @@ bool fe_parse_size(const char *s, uint64_t *out);
 bool fe_parse_uint(const char *s, unsigned *out);
 
 int apd_analyze_main(int argc, char **argv);
+/* One option of a verb's table, which drives both parsing and --help. */
+struct fe_opt {
+	const char *name;   /* "--max-depth" */
+	int type;           /* the verb's own enum; FE_OPT_FLAG (0) takes no value */
+	size_t off;         /* where the value goes in the verb's options struct */
+	const char *arg;    /* the value's name in --help, NULL for a flag */
+	const char *help;
+};
+#define FE_OPT_FLAG 0
+
+/*
+ * The table entry for the option argv[*i] ("--name" or "--name=value"), with
+ * *val its value (NULL for a flag); a value not given after '=' is the next
+ * argument (*i advances).  On a usage error prints it, prefixed with verb,
+ * and returns NULL.
+ */
+const struct fe_opt *fe_opt_next(const struct fe_opt *opts, size_t n, const char *verb,
+    int argc, char **argv, int *i, const char **val);
+/* The table as --help lines, the left column `width` wide. */
+void fe_opt_help(FILE *f, const struct fe_opt *opts, size_t n, int width);
+
 int apd_upload_main(int argc, char **argv);
 
 struct apd_upload_opts;

@@ -36,16 +36,8 @@ struct upload_opts {
 
 enum opt_type { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_UINT };
 
-struct opt {
-	const char *name;
-	enum opt_type type;
-	size_t off;
-	const char *arg;
-	const char *help;
-};
-
 #define O(f) offsetof(struct upload_opts, f)
-static const struct opt opts[] = {
+static const struct fe_opt opts[] = {
 	{ "--name", OPT_STR, O(name), "BLOB",
 	  "blob name in a container SAS (default: apdiag-DEVICE-TIME-HASH.EXT)" },
 	{ "--device", OPT_STR, O(device), "NAME", "device name for the blob name and metadata "
@@ -64,8 +56,6 @@ static const struct opt opts[] = {
 static void
 upload_help(FILE *f)
 {
-	size_t i;
-	char left[64];
 
 	fprintf(f, "usage: apdiag upload FILE SAS_URL [OPTIONS]\n\n"
 	    "Upload FILE to Azure Blob Storage through a SAS URL that names a container or\n"
@@ -73,11 +63,7 @@ upload_help(FILE *f)
 	    "the blocks the service does not hold yet.  SAS_URL \"-\" reads the URL from\n"
 	    "standard input.  The SAS is never printed; the last line printed is the blob's\n"
 	    "URL without it.\n\nOptions:\n");
-	for (i = 0; i < NOPTS; i++) {
-		snprintf(left, sizeof(left), "%s%s%s", opts[i].name, opts[i].arg ? " " : "",
-		    opts[i].arg ? opts[i].arg : "");
-		fprintf(f, "  %-22s %s\n", left, opts[i].help);
-	}
+	fe_opt_help(f, opts, NOPTS, 22);
 	fprintf(f, "  %-22s %s\n", "-h, --help", "show this help");
 	fprintf(f, "\nSIZE takes k, M, G suffixes (powers of 1024).  Proxies: http_proxy,\n"
 	    "https_proxy and no_proxy, as curl reads them.\n"
@@ -108,7 +94,6 @@ parse_args(int argc, char **argv, struct upload_opts *o)
 {
 	char *sas_arg = NULL;
 	int i;
-	size_t k;
 
 	memset(o, 0, sizeof(*o));
 	o->progress = true;
@@ -117,8 +102,8 @@ parse_args(int argc, char **argv, struct upload_opts *o)
 	o->timeout = APD_UPLOAD_DEF_TIMEOUT_S;
 	o->stall = APD_UPLOAD_DEF_STALL_S;
 	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL, *eq;
-		size_t nlen;
+		const char *a = argv[i], *val;
+		const struct fe_opt *op;
 
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			upload_help(stdout);
@@ -135,49 +120,32 @@ parse_args(int argc, char **argv, struct upload_opts *o)
 			}
 			continue;
 		}
-		eq = strchr(a, '=');
-		nlen = eq ? (size_t)(eq - a) : strlen(a);
-		for (k = 0; k < NOPTS; k++)
-			if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, a, nlen) == 0)
-				break;
-		if (k == NOPTS) {
-			fe_err("upload: unknown option '%.*s' (try: apdiag upload --help)", (int)nlen, a);
+		if ((op = fe_opt_next(opts, NOPTS, "upload", argc, argv, &i, &val)) == NULL)
 			return APD_EXIT_USAGE;
-		}
-		if (opts[k].type != OPT_FLAG) {
-			val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-			if (val == NULL) {
-				fe_err("upload: %s needs a value", opts[k].name);
-				return APD_EXIT_USAGE;
-			}
-		} else if (eq) {
-			fe_err("upload: %s takes no value", opts[k].name);
-			return APD_EXIT_USAGE;
-		}
-		switch (opts[k].type) {
+		switch (op->type) {
 		case OPT_FLAG:
-			*(bool *)((char *)o + opts[k].off) = strncmp(opts[k].name, "--no-", 5) != 0;
+			*(bool *)((char *)o + op->off) = strncmp(op->name, "--no-", 5) != 0;
 			break;
 		case OPT_STR:
-			*(const char **)((char *)o + opts[k].off) = val;
+			*(const char **)((char *)o + op->off) = val;
 			break;
 		case OPT_SIZE: {
 			uint64_t v;
 			if (!fe_parse_size(val, &v) || v < APD_UPLOAD_MIN_BLOCK || v > APD_UPLOAD_MAX_BLOCK) {
-				fe_err("upload: %s: '%s' is not a size from 64k to 4000M", opts[k].name, val);
+				fe_err("upload: %s: '%s' is not a size from 64k to 4000M", op->name, val);
 				return APD_EXIT_USAGE;
 			}
-			*(uint64_t *)((char *)o + opts[k].off) = v;
+			*(uint64_t *)((char *)o + op->off) = v;
 			break;
 		}
 		case OPT_UINT:
 		default: {
 			unsigned v;
 			if (!fe_parse_uint(val, &v) || v == 0) {
-				fe_err("upload: %s: '%s' is not a positive number", opts[k].name, val);
+				fe_err("upload: %s: '%s' is not a positive number", op->name, val);
 				return APD_EXIT_USAGE;
 			}
-			*(unsigned *)((char *)o + opts[k].off) = v;
+			*(unsigned *)((char *)o + op->off) = v;
 			break;
 		}
 		}

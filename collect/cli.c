@@ -48,16 +48,8 @@ struct collect_cli {
 
 enum opt_type { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_UINT };
 
-struct opt {
-	const char *name;
-	enum opt_type type;
-	size_t off;
-	const char *arg;
-	const char *help;
-};
-
 #define O(f) offsetof(struct collect_cli, f)
-static const struct opt opts[] = {
+static const struct fe_opt opts[] = {
 	{ "--root", OPT_STR, O(root), "DIR", "the mounted Windows volume to collect from (offline)" },
 	{ "--output", OPT_STR, O(out), "OUT",
 	  "archive to write, or a folder for it (default: ./apdiag-<PC>-<UTC>.<format>)" },
@@ -85,8 +77,6 @@ static const struct opt opts[] = {
 static void
 collect_help(FILE *f)
 {
-	char left[64];
-	size_t i;
 
 	fprintf(f, "usage: apdiag collect --root DIR [OPTIONS]\n\n"
 	    "Collect the Autopilot evidence of a Windows volume (mounted on any OS) into one\n"
@@ -94,11 +84,7 @@ collect_help(FILE *f)
 	    "from the offline hives as reg.exe .reg files, and manifest.json (first entry)\n"
 	    "with every item's SHA-256 and every gap with its reason.  `apdiag verify`\n"
 	    "checks the archive; `apdiag analyze` indexes it.\n\nOptions:\n");
-	for (i = 0; i < NOPTS; i++) {
-		snprintf(left, sizeof(left), "%s%s%s", opts[i].name, opts[i].arg ? " " : "",
-		    opts[i].arg ? opts[i].arg : "");
-		fprintf(f, "  %-29s %s\n", left, opts[i].help);
-	}
+	fe_opt_help(f, opts, NOPTS, 29);
 	fprintf(f, "  %-29s %s\n", "-o OUT", "the same as --output");
 	fprintf(f, "  %-29s %s\n", "--upload SAS_URL", "then upload the archive to Azure Blob Storage "
 	    "(as apdiag upload; - reads the URL from standard input)");
@@ -116,14 +102,13 @@ static int
 parse(int argc, char **argv, struct collect_cli *o)
 {
 	int i;
-	size_t k;
 
 	memset(o, 0, sizeof(*o));
 	o->progress = true;
 	o->format = "cab";
 	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL, *eq;
-		size_t nlen;
+		const char *a = argv[i], *val;
+		const struct fe_opt *op;
 
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			collect_help(stdout);
@@ -149,41 +134,24 @@ parse(int argc, char **argv, struct collect_cli *o)
 			o->out = argv[++i];
 			continue;
 		}
-		eq = strchr(a, '=');
-		nlen = eq ? (size_t)(eq - a) : strlen(a);
-		for (k = 0; k < NOPTS; k++)
-			if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, a, nlen) == 0)
-				break;
-		if (k == NOPTS) {
-			fe_err("collect: unknown option or argument '%s' (try: apdiag collect --help)", a);
+		if ((op = fe_opt_next(opts, NOPTS, "collect", argc, argv, &i, &val)) == NULL)
 			return APD_EXIT_USAGE;
-		}
-		if (opts[k].type != OPT_FLAG) {
-			val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-			if (val == NULL) {
-				fe_err("collect: %s needs a value", opts[k].name);
-				return APD_EXIT_USAGE;
-			}
-		} else if (eq) {
-			fe_err("collect: %s takes no value", opts[k].name);
-			return APD_EXIT_USAGE;
-		}
-		switch (opts[k].type) {
+		switch (op->type) {
 		case OPT_FLAG:
-			*(bool *)((char *)o + opts[k].off) = strncmp(opts[k].name, "--no-", 5) != 0;
+			*(bool *)((char *)o + op->off) = strncmp(op->name, "--no-", 5) != 0;
 			break;
 		case OPT_STR:
-			*(const char **)((char *)o + opts[k].off) = val;
+			*(const char **)((char *)o + op->off) = val;
 			break;
 		case OPT_SIZE:
-			if (!fe_parse_size(val, (uint64_t *)((char *)o + opts[k].off))) {
-				fe_err("collect: %s: '%s' is not a size", opts[k].name, val);
+			if (!fe_parse_size(val, (uint64_t *)((char *)o + op->off))) {
+				fe_err("collect: %s: '%s' is not a size", op->name, val);
 				return APD_EXIT_USAGE;
 			}
 			break;
 		default:
-			if (!fe_parse_uint(val, (unsigned *)((char *)o + opts[k].off))) {
-				fe_err("collect: %s: '%s' is not a number", opts[k].name, val);
+			if (!fe_parse_uint(val, (unsigned *)((char *)o + op->off))) {
+				fe_err("collect: %s: '%s' is not a number", op->name, val);
 				return APD_EXIT_USAGE;
 			}
 			break;

@@ -26,6 +26,8 @@ run() {   # run BUILDDIR [meson setup options...]
 echo "== plain build (build/)"
 run build
 echo "== sanitizer build (build-asan/: address,undefined)"
+# UBSan only prints by default: make every report fail the test that made it
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 run build-asan -Db_sanitize=address,undefined -Dbuildtype=debug
 echo "$passed passed, $failed failed"
 [ $status -eq 0 ] && [ $failed -eq 0 ]
