@@ -5,6 +5,10 @@
  * magic come first, heuristic text parsers last (libarchive's _all()).
  */
 #include "apd_parser.h"
+#include "apd_buf.h"
+
+#include <json-c/json.h>
+#include <limits.h>
 
 #include <string.h>
 #include <strings.h>
@@ -148,4 +152,52 @@ apd_memmem(const void *hay, size_t n, const void *needle, size_t m)
 		h = q + 1;
 	}
 	return NULL;
+}
+
+int
+apd_parse_read_json(struct apd_parse *ps, struct json_object **doc, size_t *end,
+    const char **why)
+{
+	struct json_tokener *tok;
+	struct apd_buf b;
+	const void *blk;
+	size_t n;
+	int rc;
+
+	*doc = NULL;
+	*end = 0;
+	*why = NULL;
+	apd_buf_init(&b, ps->lim->max_json_bytes + 1);
+	while ((rc = apd_stream_block(ps->in, &blk, &n)) == APD_OK) {
+		if ((rc = apd_buf_add(&b, blk, n)) != APD_OK) {
+			apd_buf_done(&b);
+			return rc == APD_FAILED ? apd_set_error(ps->err, APD_FAILED,
+			    "%s: larger than %zu bytes (max_json_bytes)", ps->path,
+			    ps->lim->max_json_bytes) : apd_set_error(ps->err, APD_FATAL,
+			    "%s: out of memory", ps->path);
+		}
+	}
+	if (rc != APD_EOF) {
+		apd_buf_done(&b);
+		return APD_FAILED;   /* the stream described it */
+	}
+	tok = json_tokener_new_ex((int)(ps->lim->max_json_depth > INT_MAX ? INT_MAX :
+	    ps->lim->max_json_depth));
+	if (tok == NULL || b.n > INT_MAX) {
+		if (tok)
+			json_tokener_free(tok);
+		apd_buf_done(&b);
+		return apd_set_error(ps->err, tok ? APD_FAILED : APD_FATAL, "%s: %s", ps->path,
+		    tok ? "too large" : "out of memory");
+	}
+	*doc = json_tokener_parse_ex(tok, b.p ? b.p : "", (int)b.n);
+	if (*doc == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(*doc);
+		*doc = NULL;
+		*end = json_tokener_get_parse_end(tok);
+		*why = json_tokener_error_desc(json_tokener_get_error(tok));
+	}
+	json_tokener_free(tok);
+	apd_buf_done(&b);
+	return APD_OK;
 }

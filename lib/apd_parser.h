@@ -75,6 +75,18 @@ int apd_name_istarts(const char *name, const char *prefix);
 int apd_head_starts_text(const struct apd_probe *pr, const char *ascii);
 /* Is this ASCII text somewhere in the first `within` bytes of the head (8-bit text only)? */
 int apd_head_contains(const struct apd_probe *pr, const char *ascii, size_t within);
+/*
+ * For parsers of small JSON documents (the collector's manifest and network
+ * check): read the rest of the stream, at most lim->max_json_bytes, and parse
+ * it with json-c, at most lim->max_json_depth deep.  APD_OK with *doc, which
+ * the caller puts; *doc is NULL when the text is not valid JSON, and then
+ * *end is the byte and *why the reason.  APD_FAILED or APD_FATAL with ps->err
+ * set when the stream cannot be read, is too large, or memory runs out.
+ */
+struct json_object;
+int apd_parse_read_json(struct apd_parse *ps, struct json_object **doc, size_t *end,
+    const char **why);
+
 /* memmem(3), which C11 lacks. */
 const void *apd_memmem(const void *hay, size_t n, const void *needle, size_t m);
 

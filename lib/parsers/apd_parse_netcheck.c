@@ -81,41 +81,17 @@ result(struct apd_parse *ps, struct json_object *r, size_t i, unsigned *warn)
 static int
 run(struct apd_parse *ps)
 {
-	struct json_tokener *tok;
 	struct json_object *doc = NULL, *res, *sum, *v;
-	struct apd_buf b;
-	const void *blk;
-	size_t n, i;
+	const char *why;
+	size_t end, i;
 	unsigned warn = 0;
 	int rc;
 
-	apd_buf_init(&b, ps->lim->max_json_bytes + 1);
-	while ((rc = apd_stream_block(ps->in, &blk, &n)) == APD_OK) {
-		if ((rc = apd_buf_add(&b, blk, n)) != APD_OK) {
-			apd_buf_done(&b);
-			return rc == APD_FAILED ? apd_set_error(ps->err, APD_FAILED,
-			    "%s: larger than %zu bytes (max_json_bytes)", ps->path,
-			    ps->lim->max_json_bytes) : apd_set_error(ps->err, APD_FATAL,
-			    "%s: out of memory", ps->path);
-		}
-	}
-	if (rc != APD_EOF) {
-		apd_buf_done(&b);
-		return APD_FAILED;   /* the stream described it */
-	}
-	tok = json_tokener_new_ex((int)(ps->lim->max_json_depth > INT_MAX ? INT_MAX :
-	    ps->lim->max_json_depth));
-	if (tok == NULL || b.n > INT_MAX) {
-		if (tok)
-			json_tokener_free(tok);
-		apd_buf_done(&b);
-		return apd_set_error(ps->err, tok ? APD_FAILED : APD_FATAL, "%s: %s", ps->path,
-		    tok ? "too large" : "out of memory");
-	}
-	doc = json_tokener_parse_ex(tok, b.p ? b.p : "", (int)b.n);
-	if (doc == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+	if ((rc = apd_parse_read_json(ps, &doc, &end, &why)) != APD_OK)
+		return rc;
+	if (doc == NULL) {
 		rc = apd_set_error(ps->err, APD_FAILED, "%s: not valid JSON at byte %zu: %s", ps->path,
-		    json_tokener_get_parse_end(tok), json_tokener_error_desc(json_tokener_get_error(tok)));
+		    end, why);
 		goto out;
 	}
 	if (!json_object_is_type(doc, json_type_object) ||
@@ -143,8 +119,6 @@ run(struct apd_parse *ps)
 		rc = APD_WARN;
 out:
 	json_object_put(doc);
-	json_tokener_free(tok);
-	apd_buf_done(&b);
 	return rc;
 }
 
