@@ -724,9 +724,12 @@ esp_ime_scan(struct esp_ctx *c)
 		}
 		sqlite3_reset(ins);
 	}
+	/* CROSS JOIN keeps the candidates as the outer loop: walked in rowid order they need no
+	 * sort, and each event and source is one rowid lookup (the planner otherwise scans every
+	 * cmtrace event through event_source and sorts ~all candidates in a temp file) */
 	if (sqlite3_prepare_v2(c->db, "SELECT c.id, c.mask, e.source_id, coalesce(e.thread, ''), "
-	    "e.ts_utc, e.ts_local, e.message FROM esp_cand c JOIN event e ON e.id = c.id "
-	    "JOIN source s ON s.id = e.source_id WHERE s.kind = 'cmtrace' AND e.message IS NOT NULL"
+	    "e.ts_utc, e.ts_local, e.message FROM esp_cand c CROSS JOIN event e ON e.id = c.id "
+	    "CROSS JOIN source s ON s.id = e.source_id WHERE s.kind = 'cmtrace' AND e.message IS NOT NULL"
 	    NOT_DUP("e.source_id") " ORDER BY c.id", -1, &q, NULL) != SQLITE_OK) {
 		rc = esp_fail(c, "candidates");
 		goto out;
