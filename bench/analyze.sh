@@ -5,6 +5,7 @@
 # MB/s and peak RSS for each.  Run on demand; not part of the test suite.
 #
 #   bench/analyze.sh [SIZE_MB] [BUILD_DIR]
+#   MIX=dense bench/analyze.sh ...   the ESP-line-dense stress mix (make-bundle.sh --mix)
 #
 # Needs a release build (created in build-bench/ if BUILD_DIR is not given)
 # and GNU time (/usr/bin/time, Debian package "time").
@@ -21,10 +22,10 @@ ninja -C "$build" >/dev/null
 apdiag="$build/analyze/apdiag"
 work="$(mktemp -d /tmp/apdiag-bench-XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-"$here/make-bundle.sh" "$work/gen" --size-mb "$size" --tar-zst >/dev/null
+"$here/make-bundle.sh" "$work/gen" --size-mb "$size" --mix "${MIX:-corpus}" --tar-zst >/dev/null
 sync   # the generated files must not be written back while we measure
 bytes=$(du -sb "$work/gen/bundle" | cut -f1)
-echo "input: $((bytes / 1000000)) MB in $(find "$work/gen/bundle" -type f | wc -l) files; $(nproc) cores"
+echo "input: $((bytes / 1000000)) MB in $(find "$work/gen/bundle" -type f | wc -l) files, line mix ${MIX:-corpus}; $(nproc) cores"
 run() {   # label, input: two runs, both printed, the better one marked
 	for i in 1 2; do
 		rm -f "$work/x.db"
@@ -37,7 +38,7 @@ run() {   # label, input: two runs, both printed, the better one marked
 run "analyze folder" "$work/gen/bundle"
 run "analyze .tar.zst" "$work/gen/bundle.tar.zst"
 echo "last run: $(sqlite3 "$work/x.db" "SELECT group_concat(key || '=' || value, ' ') FROM meta WHERE key LIKE 'timing.%' OR key LIKE 'cpu.%'")"
-echo "index: $(du -m "$work/x.db" | cut -f1) MB, $(sqlite3 "$work/x.db" 'SELECT count(*) FROM event') events, $(sqlite3 "$work/x.db" 'SELECT count(*) FROM reg_value') registry rows"
+echo "index: $(du -m "$work/x.db" | cut -f1) MB, $(sqlite3 "$work/x.db" 'SELECT count(*) FROM event') events, $(sqlite3 "$work/x.db" 'SELECT count(*) FROM reg_value') registry rows, $(sqlite3 "$work/x.db" 'SELECT count(*) FROM app_event') app_event rows (the corpus IME logs: 82 per 15782 events)"
 if [ -x "$build/bench/bench_parse" ]; then
 	echo "parse only (no index):"
 	"$build/bench/bench_parse" cmtrace "$work"/gen/bundle/IntuneManagementExtension*.log | tail -2

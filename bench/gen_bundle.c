@@ -5,7 +5,7 @@
  * (8-bit, CRLF, 4-space indent, DWORD:/QWORD:/hex(n):/MULTI_SZ:, unescaped
  * JSON strings).  Deterministic for a given seed and size.
  *
- * usage: gen_bundle OUTDIR [TOTAL_MB [SEED]]
+ * usage: gen_bundle OUTDIR [TOTAL_MB [SEED [MIX]]]   MIX: corpus (default) or dense
  *
  * Built and run by bench/make-bundle.sh; not part of the meson build.
  * All identifiers are invented.
@@ -157,10 +157,102 @@ static void rec(struct out *o, int type, int thread, const char *fmt, ...)
 
 static const char *enr_id = "6F1E2D3C-4B5A-4978-8695-A4B3C2D1E0F9";
 
+/* The line mix.  "corpus" (the default) follows the real IME logs in
+ * ../shared/corpus/ime/: about 6% of their entries are lines the deployment
+ * model reads (apd_ime_lines.txt), the rest is agent chatter: token requests,
+ * impersonation, certificate checks, status service, web requests.  We write
+ * a little more than that (about 12%, bench/analyze.sh prints the figure).
+ * "dense" is the older mix, over half of the entries ESP or app lines: a
+ * stress case for the model, not a device log. */
+static int dense;
+
+/* agent chatter, shaped after the most frequent lines of the corpus logs;
+ * none of them is a line the model reads */
+static void background_block(struct out *o)
+{
+	char g[37], u[37];
+	int th = 1 + (int)rndn(40);
+	make_guid(g);
+	make_guid(u);
+	switch (rndn(10)) {
+	case 8: {   /* the long lines: a third of the corpus bytes are in 1.5% of its entries */
+		char buf[4096];
+		size_t n = (size_t)snprintf(buf, sizeof buf, "[ReportManager] old reuslt = {\"AppId\":\"%s\","
+		    "\"InternalVersion\":1,\"UserId\":\"00000000-0000-0000-0000-000000000000\",\"DeviceId\":\"%s\","
+		    "\"Results\":[", app_id[rndn(NAPPS)], g);
+		for (int i = 0; i < 12; i++)
+			n += (size_t)snprintf(buf + n, sizeof buf - n, "%s{\"PolicyId\":\"%s\",\"Status\":%u,"
+			    "\"ResultDetails\":\"Remediation script did not run, the detection script reported compliant\","
+			    "\"Timestamp\":\"2025-09-01T0%u:12:34.5678901Z\"}", i ? "," : "", u, rndn(4), rndn(10));
+		snprintf(buf + n, sizeof buf - n, "]}");
+		rec(o, 1, th, "%s", buf);
+		break;
+	}
+	case 9:
+		rec(o, 1, th, "[Win32App] ProcessDetectionRules Parsing InstallEx...");
+		rec(o, 1, th, "CheckProductCodeExists fails with product code {%s}, errorCode = 1605, try without brace", g);
+		rec(o, 1, th, "[Win32App] start ProcessTargetingLevelConflict");
+		break;
+	case 0:
+		rec(o, 1, th, "Found 1 MDM certificates from LocalMachine\\My with issuer Microsoft Intune MDM Device CA");
+		rec(o, 1, th, "Add MdmDeviceCertificate 109110224D70CBBA805F5D04F890FFF683BF%04X into WebRequest", rndn(65536));
+		rec(o, 1, th, "SendWebRequest, client-request-id: %s, Method: PUT", g);
+		rec(o, 1, th, "Sending network request... retryCount = 0");
+		rec(o, 1, th, "[SendWebRequestInternal] iteration [0] sending request");
+		break;
+	case 1:
+		rec(o, 1, th, "starting impersonation, session id = %u", 1 + rndn(2));
+		rec(o, 1, th, "After impersonation: CONTOSO\\user%03u", rndn(500));
+		rec(o, 1, th, "get provider, provider name = Work or school account");
+		rec(o, 1, th, "provider id = https://login.microsoft.com, provider name = Work or school account");
+		rec(o, 1, th, "[TokenManager::GetTokenForNewRequestUsingWamAsync] Successfully get the token with client id %s", u);
+		break;
+	case 2:
+		rec(o, 1, th, "[StatusService] Saved AppInstallStatusReport for user 00000000-0000-0000-0000-000000000000 for app %s in the StatusServiceReports registry.", app_id[rndn(NAPPS)]);
+		rec(o, 1, th, "[StatusService] No subscribers to SendUpdate.");
+		rec(o, 1, th, "Adding new state transition - From:Installing To:Installed With Event:InstallSucceeded.");
+		break;
+	case 3:
+		rec(o, 1, th, "[Package Manager] BytesRequired - %u", 100000 + rndn(900000));
+		rec(o, 1, th, "[Win32App] applicationRequirementMetadata.RequiredMemory is , skip check.");
+		rec(o, 1, th, "[Win32App] applicationRequirementMetadata.RequiredFreespace is , skip check.");
+		rec(o, 1, th, "[Win32App] Checked reg path: Computer\\HKEY_LOCAL_MACHINE\\SOFTWARE\\Contoso\\Clients\\{%s}, name: pv, operator: GreaterThanOrEqual", g);
+		break;
+	case 4:
+		rec(o, 1, th, "[TelemetryJob.Execute] Events processed: %u, events left: 0", rndn(50));
+		rec(o, 1, th, "Checking throttle setting");
+		rec(o, 1, th, "Successfully updated throttling info.");
+		rec(o, 1, th, "set timer, start the timer for workload GenericPolicy");
+		break;
+	case 5:
+		rec(o, 1, th, "co-mgt features is not available, ex = System.Management.ManagementException, not fatal");
+		rec(o, 1, th, "Comgt app workload status False");
+		rec(o, 1, th, "Skip Token for device check-in");
+		rec(o, 1, th, "[ServiceBase], check in using device check in, client request id %s", g);
+		break;
+	case 6:
+		rec(o, 1, th, "Get 1 active user sessions");
+		rec(o, 1, th, "Total valid AAD User session count is 0");
+		rec(o, 1, th, "[Discovery Service] Service URL is not available or expired, retrieving with LocationService ServiceAddresses Controller");
+		rec(o, 1, th, "Saved app relationship version with value 0 for %s", app_id[rndn(NAPPS)]);
+		break;
+	default:
+		rec(o, 2, th, "Failed to get AAD token. len = 34 using client id %s, error: -2145844848", u);
+		rec(o, 1, th, "Add File to the Job, File Id: %s_%s", g, u);
+		rec(o, 1, th, "[AppStatusMgr] downloadTime is 1/1/0001 12:00:00 AM");
+		rec(o, 1, th, "Found the registry key.");
+		break;
+	}
+}
+
 static void ime_block(struct out *o)
 {
 	int th = 11 + (int)rndn(4);
 	unsigned k = rndn(100);
+	if (!dense && rndn(100) < 88) {
+		background_block(o);
+		return;
+	}
 	if (k < 55) {
 		const char *p = "[Win32App][EspHelper]";
 		rec(o, 1, th, "%s[CheckEspPhase] Checking ESP status and phase for sessionId: 0", p);
@@ -228,6 +320,10 @@ static void appworkload_block(struct out *o)
 	const char *id = app_id[a];
 	unsigned rev = 1 + a % 5;
 	unsigned fail = rndn(12) == 0;
+	if (!dense) {   /* the chatter between two apps of a real AppWorkload log */
+		for (int i = 0; i < 16; i++)
+			background_block(o);
+	}
 	rec(o, 1, 8, "[Win32App][V3Processor] Processing subgraph with app ids: %s", id);
 	rec(o, 1, 8, "[Win32App][DetectionActionHandler] Detection for policy with id: %s resulted in action status: Success and detection state: NotDetected.", id);
 	rec(o, 1, 8, "[Win32App][ActionProcessor] App with id: %s, targeted intent: RequiredInstall, and enforceability: Enforceable has projected enforcement classification: EnforcementPoint with desired state: Present. Current state is:\r\n"
@@ -346,7 +442,12 @@ static uint64_t write_regdump(const char *dir, uint64_t total_bytes)
 	int64_t ts = 1759333000; /* 2025-10-01 */
 	while (out_size(&o) < total_bytes) {
 		n++;
-		switch (n % 4) {
+		/* ESPTrackingInfo snapshots: every 4th key in the dense mix; in the
+		   corpus mix one key in 64 (a real device keeps tens to hundreds) */
+		unsigned kind = (unsigned)(n % 4);
+		if (!dense && kind == 0 && n % 64 != 0)
+			kind = 1 + (unsigned)(n / 4 % 3);
+		switch (kind) {
 		case 0: {
 			time_t t = (time_t)(ts + (int64_t)n * 7);
 			struct tm tm;
@@ -396,12 +497,17 @@ static uint64_t write_regdump(const char *dir, uint64_t total_bytes)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s OUTDIR [TOTAL_MB [SEED]]\n", argv[0]);
+		fprintf(stderr, "usage: %s OUTDIR [TOTAL_MB [SEED [corpus|dense]]]\n", argv[0]);
 		return 2;
 	}
 	const char *dir = argv[1];
 	uint64_t total_mb = argc > 2 ? strtoull(argv[2], NULL, 10) : 520;
 	rng_state = argc > 3 ? strtoull(argv[3], NULL, 10) : 20251001;
+	dense = argc > 4 && strcmp(argv[4], "dense") == 0;
+	if (argc > 4 && !dense && strcmp(argv[4], "corpus") != 0) {
+		fprintf(stderr, "%s: MIX must be corpus or dense\n", argv[0]);
+		return 2;
+	}
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		perror(dir);
 		return 1;

@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
 # Generate a large synthetic Autopilot diagnostics bundle for benchmarks.
 #
-#   bench/make-bundle.sh OUTDIR [--size-mb N] [--seed S] [--tar-zst]
+#   bench/make-bundle.sh OUTDIR [--size-mb N] [--seed S] [--mix corpus|dense] [--tar-zst]
 #
 # Writes OUTDIR/bundle/ (rotated IME CMTrace logs: IntuneManagementExtension-
 # YYYYMMDD-HHMMSS.log, AppWorkload-*.log, AgentExecutor-*.log plus the current
 # *.log of each, and a large MdmDiagReport_RegistryDump.reg), about N MB in
 # total (default 520), and with --tar-zst also OUTDIR/bundle.tar.zst.
-# Deterministic for a given size and seed.  OUTDIR must be outside the git
+# --mix: "corpus" (default) mixes ESP/app lines and agent chatter about as
+# the real IME logs of ../shared/corpus/ime/ do; "dense" writes mostly ESP and
+# app lines, a stress case for the deployment model (bench/gen_bundle.c).
+# Deterministic for a given size, seed and mix.  OUTDIR must be outside the git
 # work tree: these files are never committed.
 #
 # Needs a C compiler (cc) and, for --tar-zst, tar and zstd.
 set -euo pipefail
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 [ $# -ge 1 ] || usage
 out="$1"; shift
-size=520 seed=20251001 tarzst=0
+size=520 seed=20251001 mix=corpus tarzst=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --size-mb) size="$2"; shift 2 ;;
         --seed) seed="$2"; shift 2 ;;
+        --mix) mix="$2"; shift 2 ;;
         --tar-zst) tarzst=1; shift ;;
         *) usage ;;
     esac
@@ -40,7 +44,7 @@ ${CC:-cc} -std=c11 -O2 -Wall -Wextra -o "$gen" "$here/gen_bundle.c"
 
 rm -rf "$out/bundle" "$out/bundle.tar.zst"
 start=$(date +%s%N)
-"$gen" "$out/bundle" "$size" "$seed"
+"$gen" "$out/bundle" "$size" "$seed" "$mix"
 mid=$(date +%s%N)
 echo "generated $(du -sm "$out/bundle" | cut -f1) MB in $(( (mid - start) / 1000000 )) ms: $out/bundle"
 
