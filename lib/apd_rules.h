@@ -151,6 +151,9 @@ const struct apd_rule_stats *apd_rules_stats(const struct apd_rules_result *r, s
 size_t apd_rules_ndiags(const struct apd_rules_result *r);
 const struct apd_diag *apd_rules_diag(const struct apd_rules_result *r, size_t i);
 double apd_rules_ms(const struct apd_rules_result *r);        /* evaluation time */
+/* SQLite virtual-machine steps of the built-in selectors' candidate queries: a
+   measure of the rows they read, independent of the machine's speed */
+uint64_t apd_rules_vm_steps(const struct apd_rules_result *r);
 struct apd_rules_result *apd_rules_result_free(struct apd_rules_result *r);
 
 /* ---- test cases (apd_rules_test.c) ---- */

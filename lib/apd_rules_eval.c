@@ -85,6 +85,7 @@ struct apd_rules_result {
 	size_t nstats;
 	struct diag_list diags;
 	double ms;
+	uint64_t vm_steps;    /* virtual machine steps of the selectors' candidate queries */
 };
 
 struct ctx {
@@ -1544,11 +1545,15 @@ run_group(struct ctx *c, struct group *g)
 		} else {
 			where = sqlite3_mprintf("1");
 		}
+		/* A full-text or event-id selector drives the loop from its events (CROSS JOIN fixes
+		   the order): left to choose, the planner may walk every event of every source
+		   through event_source, whose sampled statistics (analysis_limit) can make a
+		   source look small. */
 		if (cols && where)
 			sql = sqlite3_mprintf("SELECT e.id, e.source_id, e.seq, e.ts_utc, e.ts_local, e.level, "
 			    "e.channel, e.provider, e.event_id, e.component, e.thread, e.message, e.line, "
-			    "s.path, s.kind%s FROM event e JOIN source s ON s.id = e.source_id WHERE %s",
-			    cols, where);
+			    "s.path, s.kind%s FROM event e %s source s ON s.id = e.source_id WHERE %s",
+			    cols, g->fts || g->eids ? "CROSS JOIN" : "JOIN", where);
 		break;
 	case SEL_REG:
 		sql = sqlite3_mprintf("SELECT r.id, r.source_id, r.line, r.hive, r.key, r.name, r.type, "
@@ -1589,6 +1594,7 @@ run_group(struct ctx *c, struct group *g)
 		sqlite3_bind_text(st, 2, hi, (int)n + 1, free);
 	}
 	rc = run_group_rows(c, g, st);
+	c->res->vm_steps += (uint64_t)sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 0);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -2803,6 +2809,12 @@ done:
 	c.res->ms = now_ms() - t0;
 	*out = c.res;
 	return APD_OK;
+}
+
+uint64_t
+apd_rules_vm_steps(const struct apd_rules_result *r)
+{
+	return r->vm_steps;
 }
 
 size_t
