@@ -289,6 +289,44 @@ md_gaps(struct rw *w, sqlite3 *db)
 	sqlite3_finalize(s);
 }
 
+#define MD_LOG_LINES 20    /* error and warning lines listed */
+
+/* The first error and warning lines of the logs, in time order. */
+static void
+md_errors(struct rw *w, sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	int64_t n = report_query_int(db, "SELECT count(*) FROM event WHERE level BETWEEN 1 AND 3", 0);
+
+	rw_printf(w, "\n## Errors and warnings in the logs (%lld", (long long)n);
+	if (n > MD_LOG_LINES)
+		rw_printf(w, ", the first %d", MD_LOG_LINES);
+	rw_puts(w, ")\n\n");
+	if (n == 0) {
+		rw_puts(w, "None.\n");
+		return;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(t.time_utc, substr(t.ts_local, 1, 23) || ' local', "
+	    "'no time'), t.level, t.source_path, e.line, substr(coalesce(t.message, ''), 1, 300), "
+	    "length(t.message) > 300 FROM timeline t JOIN event e ON e.id = t.id "
+	    "WHERE t.level BETWEEN 1 AND 3 ORDER BY t.ts_sort IS NULL, t.ts_sort, t.id LIMIT ?1", -1, &s,
+	    NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int(s, 1, MD_LOG_LINES);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		rw_puts(w, "- ");
+		rw_md(w, rcol(s, 0));
+		rw_printf(w, " %s ", report_level_name(sqlite3_column_int(s, 1)));
+		rw_md(w, rcol(s, 2));
+		if (sqlite3_column_type(s, 3) != SQLITE_NULL)
+			rw_printf(w, ":%lld", sqlite3_column_int64(s, 3));
+		rw_puts(w, ": ");
+		rw_md(w, rcol(s, 4));
+		rw_puts(w, sqlite3_column_int(s, 5) ? " [...]\n" : "\n");
+	}
+	sqlite3_finalize(s);
+}
+
 void
 report_write_md(struct rw *w, sqlite3 *db, const struct report_opts *o, const char *input)
 {
@@ -311,5 +349,6 @@ report_write_md(struct rw *w, sqlite3 *db, const struct report_opts *o, const ch
 	md_findings(w, db);
 	md_esp(w, db);
 	md_apps(w, db);
+	md_errors(w, db);
 	md_gaps(w, db);
 }

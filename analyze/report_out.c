@@ -664,9 +664,12 @@ timeline_json(struct rw *w, struct apd_jw *jw, struct apd_buf *jb, sqlite3 *db,
 	if (sqlite3_prepare_v2(db, "SELECT coalesce(e.time_utc, substr(e.ts_local, 1, 23) || ' local', ''), "
 	    "e.level, e.source_id, coalesce(CASE WHEN e.event_id IS NOT NULL THEN "
 	    "coalesce(e.channel, e.provider, 'event') || ' ' || e.event_id END, e.component, ''), "
-	    "substr(coalesce(e.message, ''), 1, ?2), e.line, length(e.message) > ?2 "
-	    "FROM timeline e ORDER BY e.ts_sort IS NULL, e.ts_sort, e.id LIMIT ?1", -1, &s, NULL) ==
-	    SQLITE_OK) {
+	    "substr(coalesce(e.message, ''), 1, ?2), v.line, length(e.message) > ?2 "
+	    "FROM timeline e JOIN event v ON v.id = e.id "
+	    "ORDER BY e.ts_sort IS NULL, e.ts_sort, e.id LIMIT ?1", -1, &s, NULL) != SQLITE_OK) {
+		rw_fail(w, APD_FATAL);
+		apd_set_error(w->err, APD_FATAL, "report: timeline: %s", sqlite3_errmsg(db));
+	} else {
 		sqlite3_bind_int64(s, 1, max);
 		sqlite3_bind_int(s, 2, REPORT_MAX_MESSAGE);
 		while (w->rc == APD_OK && jw->rc == APD_OK && sqlite3_step(s) == SQLITE_ROW) {
