@@ -8,7 +8,7 @@ MODE
   hostile        the report of tests/data/report/hostile-log-line (made by `apdiag
                  report INPUT`): no script of the log runs, no <img> appears, the text
                  shows verbatim; the Markdown escapes it
-  perf           a 100,000-event CMTrace log generated into OUTDIR: the page's first
+  perf [N]       a 100,000-event (or N) CMTrace log generated into OUTDIR: the page's first
                  screen (the timeline drawn) must come within 2 s of navigation start;
                  the figure is printed
   empty          a lone text file: empty model tables still make a valid page
@@ -372,8 +372,7 @@ def gen_cmtrace(path, n):
                        comps[i % 4], 3 if i % 97 == 0 else 2 if i % 31 == 0 else 1, 4 + i % 9))
 
 
-def mode_perf(b, apdiag, src, out):
-    n = 100000
+def mode_perf(b, apdiag, src, out, n=100000):
     d = os.path.join(out, "perf-100k")
     os.makedirs(d, exist_ok=True)
     log = os.path.join(d, "IntuneManagementExtension.log")
@@ -452,7 +451,7 @@ def main():
         elif mode == "hostile":
             mode_hostile(b, apdiag, src, out)
         elif mode == "perf":
-            mode_perf(b, apdiag, src, out)
+            mode_perf(b, apdiag, src, out, int(sys.argv[5]) if len(sys.argv) > 5 else 100000)
         else:
             print("unknown mode " + mode)
             return 2
