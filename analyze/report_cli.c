@@ -104,6 +104,15 @@ analyze_opt(const char *a)
 	return NULL;
 }
 
+/* Is a "--name" or "--name=value"? */
+static bool
+is_opt(const char *a, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
+}
+
 static int
 parse_args(int argc, char **argv, struct report_cli *o)
 {
@@ -134,16 +143,16 @@ parse_args(int argc, char **argv, struct report_cli *o)
 			o->input = a;
 			continue;
 		}
-		if (strcmp(a, "-o") == 0 || strncmp(a, "--output", 8) == 0 ||
-		    strncmp(a, "--format", 8) == 0 || strncmp(a, "--max-events", 12) == 0) {
+		if (strcmp(a, "-o") == 0 || is_opt(a, "--output") || is_opt(a, "--format") ||
+		    is_opt(a, "--max-events")) {
 			const char *val = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
 			if (val == NULL) {
 				fe_err("report: %.*s needs a value", (int)strcspn(a, "="), a);
 				return APD_EXIT_USAGE;
 			}
-			if (a[1] == 'o' || a[2] == 'o') {
+			if (strcmp(a, "-o") == 0 || is_opt(a, "--output")) {
 				o->out = val;
-			} else if (a[2] == 'f') {
+			} else if (is_opt(a, "--format")) {
 				enum report_format f;
 				if (!report_format_parse(val, &f)) {
 					fe_err("report: --format: '%s' is not html, md or json", val);
