@@ -74,7 +74,7 @@ static const char css[] =
     "border-bottom:1px solid #f0f2f4;cursor:pointer}"
     ".tl-row:hover{background:#eef5ff}.tl-row.sel{background:#dbe9ff}"
     ".tl-row span{overflow:hidden;text-overflow:ellipsis;padding:0 6px}"
-    ".tl-row .c0{flex:0 0 190px;font-family:ui-monospace,Menlo,Consolas,monospace}"
+    ".tl-row .c0{flex:0 0 218px;font-family:ui-monospace,Menlo,Consolas,monospace}"
     ".tl-row .c1{flex:0 0 74px}.tl-row .c2{flex:0 0 200px;direction:rtl;text-align:left}"
     ".tl-row .c3{flex:0 0 160px}.tl-row .c4{flex:1 1 auto}"
     ".tl-row.head{font-weight:600;background:#eef1f4;cursor:default}"
