@@ -11,6 +11,7 @@
 #include "apd_store.h"
 #include "apd_walk.h"
 #include "report.h"
+#include "report_out.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -31,10 +32,14 @@ struct analyze_opts {
 	const char *rule_dirs[MAX_RULE_DIRS];   /* --rules, in order */
 	unsigned nrule_dirs;
 	int fail_on;                            /* enum apd_sev, or -1 */
+	const char *report;                     /* --report FILE, "-" stdout */
+	int report_format;                      /* enum report_format, or -1: from the name */
+	unsigned max_events;                    /* timeline rows in the report */
 	struct apd_limits lim;
 };
 
-enum opt_type { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_UINT, OPT_SIZE_T, OPT_DIRS, OPT_SEV };
+enum opt_type { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_UINT, OPT_SIZE_T, OPT_DIRS, OPT_SEV, OPT_FMT,
+	OPT_EVENTS };
 
 #define O(f) offsetof(struct analyze_opts, f)
 static const struct fe_opt opts[] = {
@@ -57,6 +62,10 @@ static const struct fe_opt opts[] = {
 	  "stop an archive expanding more than N:1 past 64M (200)" },
 	{ "--max-line", OPT_SIZE_T, O(lim.max_line), "SIZE", "longest text line kept whole (1M)" },
 	{ "--max-warnings", OPT_UINT, O(lim.max_warnings), "N", "warnings stored per source (100)" },
+	{ "--report", OPT_STR, O(report), "FILE", "also write the report (docs/report.md) to FILE, - for stdout" },
+	{ "--report-format", OPT_FMT, O(report_format), "FMT",
+	  "html, md or json (default: from FILE's extension, else html)" },
+	{ "--max-events", OPT_EVENTS, O(max_events), "N", "timeline rows in the report (200000)" },
 };
 #undef O
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -76,7 +85,7 @@ analyze_help(FILE *f)
 	    "Shipped rules: %s\n"
 	    "Exit status: 0 ok (findings or not), 1 a finding at or above --fail-on, 2 usage,\n"
 	    "3 input unreadable, 4 some sources failed or were cut (the index is still\n"
-	    "written), 5 internal error.  See apdiag(1).\n", fe_rules_dir() ? fe_rules_dir() : "none found");
+	    "written), 5 internal error (or the report could not be written).  See apdiag(1).\n", fe_rules_dir() ? fe_rules_dir() : "none found");
 }
 
 static int
@@ -87,6 +96,8 @@ parse_args(int argc, char **argv, struct analyze_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->progress = true;
 	o->fail_on = -1;
+	o->report_format = -1;
+	o->max_events = REPORT_MAX_EVENTS;
 	apd_limits_default(&o->lim);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *val;
@@ -133,6 +144,21 @@ parse_args(int argc, char **argv, struct analyze_opts *o)
 			o->fail_on = v;
 			break;
 		}
+		case OPT_FMT: {
+			enum report_format f;
+			if (!report_format_parse(val, &f)) {
+				fe_err("analyze: %s: '%s' is not html, md or json", op->name, val);
+				return APD_EXIT_USAGE;
+			}
+			o->report_format = (int)f;
+			break;
+		}
+		case OPT_EVENTS:
+			if (!fe_parse_uint(val, &o->max_events) || o->max_events == 0) {
+				fe_err("analyze: %s: '%s' is not a number above 0", op->name, val);
+				return APD_EXIT_USAGE;
+			}
+			break;
 		case OPT_SIZE: {
 			uint64_t v;
 			if (!fe_parse_size(val, &v) || v == 0) {
@@ -165,6 +191,12 @@ parse_args(int argc, char **argv, struct analyze_opts *o)
 	}
 	if (o->input == NULL) {
 		fe_err("analyze: no INPUT given (try: apdiag analyze --help)");
+		return APD_EXIT_USAGE;
+	}
+	if (o->report && o->report_format < 0)
+		o->report_format = (int)report_format_guess(o->report);
+	if (o->report && strcmp(o->report, "-") == 0 && o->json) {
+		fe_err("analyze: --report - and --json both write to standard output");
 		return APD_EXIT_USAGE;
 	}
 	if (o->lim.max_depth > 16) {
@@ -513,124 +545,12 @@ print_text(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double
 	sqlite3_finalize(s);
 }
 
-static void
-json_rows(struct apd_jw *w, sqlite3 *db, const char *key, const char *sql,
-    const char *const *names, int ncols)
-{
-	sqlite3_stmt *s;
-	int i;
-
-	apd_jw_open(w, key, '[');
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
-		while (sqlite3_step(s) == SQLITE_ROW) {
-			apd_jw_open(w, NULL, '{');
-			for (i = 0; i < ncols; i++) {
-				switch (sqlite3_column_type(s, i)) {
-				case SQLITE_NULL:
-					apd_jw_str(w, names[i], APD_SV_NULL);
-					break;
-				case SQLITE_INTEGER:
-					apd_jw_int(w, names[i], sqlite3_column_int64(s, i));
-					break;
-				default:
-					apd_jw_str(w, names[i], apd_sv((const char *)sqlite3_column_text(s, i),
-					    (size_t)sqlite3_column_bytes(s, i)));
-					break;
-				}
-			}
-			apd_jw_close(w, '}');
-		}
-	}
-	sqlite3_finalize(s);
-	apd_jw_close(w, ']');
-}
-
-#define ISO_UTC(c) "strftime('%Y-%m-%dT%H:%M:%fZ', " c " / 1e6, 'unixepoch')"
-
-/* "esp": the deployment model (docs/esp.md); null when the model is not there. */
-static void
-json_esp(struct apd_jw *w, sqlite3 *db)
-{
-	static const char *const dep_cols[] = { "scenario", "flow", "join_method", "evidence",
-		"tenant_id", "tenant_domain", "profile_name", "profile_source", "oobe_config",
-		"oobe_config_bits", "outcome", "start_utc", "start_local", "end_utc", "end_local",
-		"duration_s", "timeout_min", "device_page", "user_page", "block_flags" };
-	static const char *const blk_cols[] = { "kind", "id", "name", "phase", "reason", "code",
-		"code_hex" };
-	static const char *const ph_cols[] = { "phase", "flow", "start_utc", "start_local",
-		"start_source", "end_utc", "end_local", "end_source", "duration_s", "outcome",
-		"outcome_source", "timeout_min", "apps" };
-	static const char *const app_cols[] = { "id", "kind", "name", "intent", "target",
-		"esp_tracked", "phase", "esp_state", "outcome", "exit_code", "hresult_hex",
-		"enforcement_state", "compliance_state", "detection", "held_esp_s", "download_s",
-		"install_s", "size_bytes", "failure", "failure_code_hex" };
-	sqlite3_stmt *s;
-	int i;
-
-	if (sqlite3_prepare_v2(db, "SELECT scenario, flow, join_method, evidence, tenant_id, "
-	    "tenant_domain, profile_name, profile_source, oobe_config, oobe_config_bits, esp_outcome, "
-	    ISO_UTC("esp_start_utc") ", esp_start_local, " ISO_UTC("esp_end_utc") ", esp_end_local, "
-	    "CAST(round(esp_duration_s) AS INTEGER), esp_timeout_min, esp_device_page, esp_user_page, "
-	    "esp_block_flags, "
-	    "blocking_kind, blocking_id, blocking_name, blocking_phase, blocking_reason, blocking_code, "
-	    "blocking_code_hex FROM deployment", -1, &s, NULL) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
-		apd_jw_raw(w, "esp", APD_SV_LIT("null"));
-		return;
-	}
-	apd_jw_open(w, "esp", '{');
-	for (i = 0; i < 20; i++) {
-		int t = sqlite3_column_type(s, i);
-		if (t == SQLITE_NULL)
-			apd_jw_str(w, dep_cols[i], APD_SV_NULL);
-		else if (i == 3 || i == 9)   /* JSON arrays */
-			apd_jw_raw(w, dep_cols[i], apd_sv_cstr(col(s, i)));
-		else if (t == SQLITE_INTEGER)
-			apd_jw_int(w, dep_cols[i], sqlite3_column_int64(s, i));
-		else
-			apd_jw_str(w, dep_cols[i], apd_sv_cstr(col(s, i)));
-	}
-	if (sqlite3_column_type(s, 20) == SQLITE_NULL) {
-		apd_jw_raw(w, "blocking", APD_SV_LIT("null"));
-	} else {
-		apd_jw_open(w, "blocking", '{');
-		for (i = 0; i < 7; i++) {
-			int t = sqlite3_column_type(s, 20 + i);
-			if (t == SQLITE_NULL)
-				apd_jw_str(w, blk_cols[i], APD_SV_NULL);
-			else if (t == SQLITE_INTEGER)
-				apd_jw_int(w, blk_cols[i], sqlite3_column_int64(s, 20 + i));
-			else
-				apd_jw_str(w, blk_cols[i], apd_sv_cstr(col(s, 20 + i)));
-		}
-		apd_jw_close(w, '}');
-	}
-	sqlite3_finalize(s);
-	json_rows(w, db, "phases", "SELECT phase, flow, " ISO_UTC("start_utc") ", start_local, "
-	    "start_source, " ISO_UTC("end_utc") ", end_local, end_source, "
-	    "CAST(round(duration_s) AS INTEGER), outcome, outcome_source, timeout_min, apps "
-	    "FROM esp_phase ORDER BY id", ph_cols, 13);
-	json_rows(w, db, "apps", "SELECT id, kind, name, intent, target, esp_tracked, phase, esp_state, "
-	    "outcome, exit_code, hresult_hex, enforcement_state, compliance_state, detection, "
-	    "CAST(round(held_esp_s) AS INTEGER), CAST(round(download_s) AS INTEGER), "
-	    "CAST(round(install_s) AS INTEGER), size_bytes, failure, failure_code_hex FROM app "
-	    "ORDER BY esp_tracked DESC, phase, coalesce(install_start_utc, download_start_utc), "
-	    "install_start_local, id", app_cols, 20);
-	apd_jw_close(w, '}');
-}
-
 static int
 print_json(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double secs,
     const struct apd_walk_stats *st, const struct report_rules *rr)
 {
-	static const char *const src_cols[] = { "path", "kind", "parser", "status", "records",
-		"warnings", "error", "size", "sha256", "origin" };
-	static const char *const gap_cols[] = { "item", "hresult", "hresult_hex", "reason",
-		"source" };
 	struct apd_buf b;
 	struct apd_jw w;
-	sqlite3_stmt *s;
 	int rc;
 
 	apd_buf_init(&b, (size_t)1 << 30);
@@ -640,19 +560,7 @@ print_json(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double
 	apd_jw_str(&w, "index", apd_sv_cstr(dbpath));
 	apd_jw_int(&w, "bytes", (int64_t)st->bytes);
 	apd_jw_int(&w, "milliseconds", (int64_t)(secs * 1000));
-	json_rows(&w, db, "sources", "SELECT path, kind, parser, status, records, warnings, error, "
-	    "size, sha256, origin FROM source ORDER BY id", src_cols, 10);
-	apd_jw_open(&w, "facts", '{');
-	if (sqlite3_prepare_v2(db, "SELECT name, value FROM fact WHERE rowid IN "
-	    "(SELECT min(rowid) FROM fact GROUP BY name) ORDER BY name", -1, &s, NULL) == SQLITE_OK) {
-		while (sqlite3_step(s) == SQLITE_ROW)
-			apd_jw_str(&w, col(s, 0), apd_sv_cstr(col(s, 1)));
-	}
-	sqlite3_finalize(s);
-	apd_jw_close(&w, '}');
-	json_rows(&w, db, "gaps", "SELECT item, hresult, hresult_hex, reason, "
-	    "(SELECT path FROM source WHERE id = gap.source_id) FROM gap ORDER BY id", gap_cols, 5);
-	json_esp(&w, db);
+	report_json_model(&w, db);
 	report_json(&w, db, rr);
 	rc = apd_jw_end(&w);
 	if (rc == APD_OK) {
@@ -875,13 +783,30 @@ apd_analyze_main(int argc, char **argv)
 	}
 	rules.rr.diags = rules.diags;
 	rules.rr.ndiags = rules.ndiags;
-	if (o.json) {
+	if (o.report) {
+		struct report_opts ro = { o.input, o.max_events };
+		if (fe_report_file(apd_store_db(store), o.report, (enum report_format)o.report_format,
+		    &ro, "analyze") != 0) {
+			apd_store_free(store);
+			free(dbpath);
+			free_rules(&rules);
+			return APD_EXIT_INTERNAL;
+		}
+	}
+	if (o.report && strcmp(o.report, "-") == 0) {
+		/* the report is on stdout: no summary beside it */
+	} else if (o.json) {
 		if (print_json(apd_store_db(store), &o, dbpath, now() - t0, &w.st, &rules.rr) != APD_OK) {
 			fe_err("analyze: the JSON summary is too large");
 			rc = APD_EXIT_INTERNAL;
 		}
 	} else if (!o.quiet) {
 		print_text(apd_store_db(store), &o, dbpath, now() - t0, &w.st, &rules.rr);
+		if (o.report) {
+			printf("\nreport: ");
+			fe_safe(stdout, o.report);
+			printf(" (%s)\n", report_format_name((enum report_format)o.report_format));
+		}
 	}
 	apd_store_free(store);
 	free(dbpath);
@@ -893,4 +818,11 @@ apd_analyze_main(int argc, char **argv)
 	    wrc == APD_WARN ? APD_EXIT_PARTIAL : APD_EXIT_OK;
 	free_rules(&rules);
 	return rc;
+}
+
+const struct fe_opt *
+fe_analyze_opts(size_t *n)
+{
+	*n = NOPTS;
+	return opts;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sqlite3.h>
 
 /* Exit codes of apdiag (docs/apdiag.1.md, EXIT STATUS). */
 enum apd_exit {
@@ -55,6 +56,9 @@ const struct fe_opt *fe_opt_next(const struct fe_opt *opts, size_t n, const char
 void fe_opt_help(FILE *f, const struct fe_opt *opts, size_t n, int width);
 
 int apd_upload_main(int argc, char **argv);
+int apd_report_main(int argc, char **argv);    /* analyze/report_cli.c */
+/* analyze's option table (the report verb passes these on to analyze). */
+const struct fe_opt *fe_analyze_opts(size_t *n);
 
 struct apd_upload_opts;
 /* Copy the SAS URL argument (or read it from stdin when it is "-") into an
@@ -73,5 +77,14 @@ void fe_print_diag(const struct apd_diag *d);
 int apd_collect_main(int argc, char **argv);   /* collect/cli.c */
 int apd_verify_main(int argc, char **argv);    /* collect/cli.c */
 int apd_evtx_main(int argc, char **argv);
+
+struct report_opts;
+/*
+ * Write the report of db to path ("-": stdout) in format fmt (an enum
+ * report_format); on failure print why, prefixed with verb, remove the
+ * partial file and return -1.  0 on success.
+ */
+int fe_report_file(sqlite3 *db, const char *path, int fmt, const struct report_opts *o,
+    const char *verb);
 
 #endif /* APD_FE_H */

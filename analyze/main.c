@@ -18,6 +18,7 @@ static int verb_version(int argc, char **argv);
 
 static const struct verb verbs[] = {
 	{ "analyze", apd_analyze_main, "index a bundle, cab, zip, folder or file into SQLite" },
+	{ "report", apd_report_main, "write the report: HTML page, Markdown or JSON (docs/report.md)" },
 	{ "upload", apd_upload_main, "upload a bundle to Azure Blob Storage through a SAS URL" },
 	{ "rules", apd_rules_main, "lint and test rule files (rules lint|test [DIR])" },
 	{ "collect", apd_collect_main, "bundle the Autopilot evidence of a Windows volume" },
@@ -38,8 +39,7 @@ usage(FILE *f)
 	    "Diagnose failed Windows Autopilot deployments.\n\nVerbs:\n");
 	for (i = 0; i < NVERBS; i++)
 		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
-	fprintf(f, "\n`apdiag VERB --help` describes a verb; `man apdiag` the exit codes.\n"
-	    "report is a planned verb, not in this build.\n");
+	fprintf(f, "\n`apdiag VERB --help` describes a verb; `man apdiag` the exit codes.\n");
 }
 
 static int

@@ -54,7 +54,7 @@ wrap(const char *text, size_t first_col, size_t indent)
 	putchar('\n');
 }
 
-static const char *const evidence_sql =
+const char *const report_evidence_sql =
     "SELECT fe.role, "
     "  CASE WHEN fe.event_id IS NOT NULL THEN 'event' WHEN fe.reg_value_id IS NOT NULL THEN 'registry' "
     "       WHEN fe.fact IS NOT NULL THEN 'fact' ELSE 'gap' END, "
@@ -73,7 +73,7 @@ static const char *const evidence_sql =
     "WHERE fe.finding_id = ?1 "
     "ORDER BY fe.role = 'context', fe.ts_utc IS NULL, fe.ts_utc, fe.rowid";
 
-static const char *const finding_sql =
+const char *const report_finding_sql =
     "SELECT id, rank, rule_id, rule_version, severity, category, confidence, title, explanation, "
     "  remediation, refs, group_value, "
     "  strftime('%Y-%m-%dT%H:%M:%SZ', first_ts / 1000000, 'unixepoch'), "
@@ -102,7 +102,7 @@ print_evidence(sqlite3 *db, int64_t fid)
 	sqlite3_stmt *s;
 	int matches = 0, context = 0, more = 0;
 
-	if (sqlite3_prepare_v2(db, evidence_sql, -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, report_evidence_sql, -1, &s, NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_int64(s, 1, fid);
 	printf("   Evidence:\n");
@@ -223,7 +223,7 @@ report_text(sqlite3 *db, const struct report_rules *rr)
 		    "read the timeline (below).\n");
 		return;
 	}
-	if (sqlite3_prepare_v2(db, finding_sql, -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, report_finding_sql, -1, &s, NULL) != SQLITE_OK)
 		return;
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		int64_t fid = sqlite3_column_int64(s, 0);
@@ -277,8 +277,8 @@ report_json(struct apd_jw *w, sqlite3 *db, const struct report_rules *rr)
 		apd_jw_str(w, "verdict", APD_SV_NULL);
 	sqlite3_finalize(s);
 	apd_jw_open(w, "findings", '[');
-	if (sqlite3_prepare_v2(db, finding_sql, -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, evidence_sql, -1, &e, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, report_finding_sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, report_evidence_sql, -1, &e, NULL) == SQLITE_OK) {
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			apd_jw_open(w, NULL, '{');
 			apd_jw_int(w, "rank", sqlite3_column_int64(s, 1));
@@ -339,4 +339,138 @@ report_json(struct apd_jw *w, sqlite3 *db, const struct report_rules *rr)
 		apd_jw_str(w, NULL, apd_sv_cstr(rr->diags[i]));
 	apd_jw_close(w, ']');
 	apd_jw_close(w, '}');
+}
+
+/* ---- the model as JSON (analyze --json, report --format json) ---- */
+
+static void
+json_rows(struct apd_jw *w, sqlite3 *db, const char *key, const char *sql,
+    const char *const *names, int ncols)
+{
+	sqlite3_stmt *s;
+	int i;
+
+	apd_jw_open(w, key, '[');
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			apd_jw_open(w, NULL, '{');
+			for (i = 0; i < ncols; i++) {
+				switch (sqlite3_column_type(s, i)) {
+				case SQLITE_NULL:
+					apd_jw_str(w, names[i], APD_SV_NULL);
+					break;
+				case SQLITE_INTEGER:
+					apd_jw_int(w, names[i], sqlite3_column_int64(s, i));
+					break;
+				default:
+					apd_jw_str(w, names[i], apd_sv((const char *)sqlite3_column_text(s, i),
+					    (size_t)sqlite3_column_bytes(s, i)));
+					break;
+				}
+			}
+			apd_jw_close(w, '}');
+		}
+	}
+	sqlite3_finalize(s);
+	apd_jw_close(w, ']');
+}
+
+#define ISO_UTC(c) "strftime('%Y-%m-%dT%H:%M:%fZ', " c " / 1e6, 'unixepoch')"
+
+/* "esp": the deployment model (docs/esp.md); null when the model is not there. */
+static void
+json_esp(struct apd_jw *w, sqlite3 *db)
+{
+	static const char *const dep_cols[] = { "scenario", "flow", "join_method", "evidence",
+		"tenant_id", "tenant_domain", "profile_name", "profile_source", "oobe_config",
+		"oobe_config_bits", "outcome", "start_utc", "start_local", "end_utc", "end_local",
+		"duration_s", "timeout_min", "device_page", "user_page", "block_flags" };
+	static const char *const blk_cols[] = { "kind", "id", "name", "phase", "reason", "code",
+		"code_hex" };
+	static const char *const ph_cols[] = { "phase", "flow", "start_utc", "start_local",
+		"start_source", "end_utc", "end_local", "end_source", "duration_s", "outcome",
+		"outcome_source", "timeout_min", "apps" };
+	static const char *const app_cols[] = { "id", "kind", "name", "intent", "target",
+		"esp_tracked", "phase", "esp_state", "outcome", "exit_code", "hresult_hex",
+		"enforcement_state", "compliance_state", "detection", "held_esp_s", "download_s",
+		"install_s", "size_bytes", "failure", "failure_code_hex" };
+	sqlite3_stmt *s;
+	int i;
+
+	if (sqlite3_prepare_v2(db, "SELECT scenario, flow, join_method, evidence, tenant_id, "
+	    "tenant_domain, profile_name, profile_source, oobe_config, oobe_config_bits, esp_outcome, "
+	    ISO_UTC("esp_start_utc") ", esp_start_local, " ISO_UTC("esp_end_utc") ", esp_end_local, "
+	    "CAST(round(esp_duration_s) AS INTEGER), esp_timeout_min, esp_device_page, esp_user_page, "
+	    "esp_block_flags, "
+	    "blocking_kind, blocking_id, blocking_name, blocking_phase, blocking_reason, blocking_code, "
+	    "blocking_code_hex FROM deployment", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		apd_jw_raw(w, "esp", APD_SV_LIT("null"));
+		return;
+	}
+	apd_jw_open(w, "esp", '{');
+	for (i = 0; i < 20; i++) {
+		int t = sqlite3_column_type(s, i);
+		if (t == SQLITE_NULL)
+			apd_jw_str(w, dep_cols[i], APD_SV_NULL);
+		else if (i == 3 || i == 9)   /* JSON arrays */
+			apd_jw_raw(w, dep_cols[i], apd_sv_cstr(col(s, i)));
+		else if (t == SQLITE_INTEGER)
+			apd_jw_int(w, dep_cols[i], sqlite3_column_int64(s, i));
+		else
+			apd_jw_str(w, dep_cols[i], apd_sv_cstr(col(s, i)));
+	}
+	if (sqlite3_column_type(s, 20) == SQLITE_NULL) {
+		apd_jw_raw(w, "blocking", APD_SV_LIT("null"));
+	} else {
+		apd_jw_open(w, "blocking", '{');
+		for (i = 0; i < 7; i++) {
+			int t = sqlite3_column_type(s, 20 + i);
+			if (t == SQLITE_NULL)
+				apd_jw_str(w, blk_cols[i], APD_SV_NULL);
+			else if (t == SQLITE_INTEGER)
+				apd_jw_int(w, blk_cols[i], sqlite3_column_int64(s, 20 + i));
+			else
+				apd_jw_str(w, blk_cols[i], apd_sv_cstr(col(s, 20 + i)));
+		}
+		apd_jw_close(w, '}');
+	}
+	sqlite3_finalize(s);
+	json_rows(w, db, "phases", "SELECT phase, flow, " ISO_UTC("start_utc") ", start_local, "
+	    "start_source, " ISO_UTC("end_utc") ", end_local, end_source, "
+	    "CAST(round(duration_s) AS INTEGER), outcome, outcome_source, timeout_min, apps "
+	    "FROM esp_phase ORDER BY id", ph_cols, 13);
+	json_rows(w, db, "apps", "SELECT id, kind, name, intent, target, esp_tracked, phase, esp_state, "
+	    "outcome, exit_code, hresult_hex, enforcement_state, compliance_state, detection, "
+	    "CAST(round(held_esp_s) AS INTEGER), CAST(round(download_s) AS INTEGER), "
+	    "CAST(round(install_s) AS INTEGER), size_bytes, failure, failure_code_hex FROM app "
+	    "ORDER BY esp_tracked DESC, phase, coalesce(install_start_utc, download_start_utc), "
+	    "install_start_local, id", app_cols, 20);
+	apd_jw_close(w, '}');
+}
+
+
+void
+report_json_model(struct apd_jw *w, sqlite3 *db)
+{
+	static const char *const src_cols[] = { "path", "kind", "parser", "status", "records",
+		"warnings", "error", "size", "sha256", "origin" };
+	static const char *const gap_cols[] = { "item", "hresult", "hresult_hex", "reason",
+		"source" };
+	sqlite3_stmt *s;
+
+	json_rows(w, db, "sources", "SELECT path, kind, parser, status, records, warnings, error, "
+	    "size, sha256, origin FROM source ORDER BY id", src_cols, 10);
+	apd_jw_open(w, "facts", '{');
+	if (sqlite3_prepare_v2(db, "SELECT name, value FROM fact WHERE rowid IN "
+	    "(SELECT min(rowid) FROM fact GROUP BY name) ORDER BY name", -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW)
+			apd_jw_str(w, col(s, 0), apd_sv_cstr(col(s, 1)));
+	}
+	sqlite3_finalize(s);
+	apd_jw_close(w, '}');
+	json_rows(w, db, "gaps", "SELECT item, hresult, hresult_hex, reason, "
+	    "(SELECT path FROM source WHERE id = gap.source_id) FROM gap ORDER BY id", gap_cols, 5);
+	json_esp(w, db);
 }

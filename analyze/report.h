@@ -25,4 +25,11 @@ void report_text(sqlite3 *db, const struct report_rules *rr);
 /* "verdict", "findings" and "rules" members of the summary object. */
 void report_json(struct apd_jw *w, sqlite3 *db, const struct report_rules *rr);
 
+/* "sources", "facts", "gaps" and "esp" (the deployment model) members. */
+void report_json_model(struct apd_jw *w, sqlite3 *db);
+
+/* The finding rows in rank order, and one finding's evidence (?1 = finding id). */
+extern const char *const report_finding_sql;
+extern const char *const report_evidence_sql;
+
 #endif /* APD_REPORT_H */

@@ -8,6 +8,7 @@
 #include "apd_test.h"
 
 #include <json.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,7 @@ START_TEST(test_man_page_in_step)
 	man = apd_test_slurp_src("docs/apdiag.1", &n);
 	ck_assert_int_ge(ck_options_in_man((char *)man, "analyze"), 10);
 	ck_assert_int_ge(ck_options_in_man((char *)man, "upload"), 7);
+	ck_assert_int_ge(ck_options_in_man((char *)man, "report"), 3);
 	ck_assert_ptr_nonnull(strstr((char *)man, ".SH EXIT STATUS"));
 	for (code = 0; code <= 8; code++) {
 		snprintf(want, sizeof(want), "\n.B %d\n", code);
@@ -770,6 +772,87 @@ START_TEST(test_evtx_dump_and_index)
 }
 END_TEST
 
+/* apdiag report: INPUT or DB, the formats, where the output goes, the version check. */
+START_TEST(test_report_verb)
+{
+	char *out, path[4200];
+	const char *cab = apd_test_src("samples/mdmdiag-esp-app-failure.cab");
+	char cabp[4096];
+	unsigned char *f;
+	size_t n;
+	sqlite3 *db;
+
+	snprintf(cabp, sizeof(cabp), "%s", cab);
+	/* an INPUT: analyzed into a temporary index; HTML goes to ./<name>.html */
+	ck_assert_int_eq(run(&out, "report '%s'", cabp), 0);
+	ck_assert_str_eq(out, "");
+	free(out);
+	snprintf(path, sizeof(path), "%s/mdmdiag-esp-app-failure.cab.html", apd_test_tmpdir());
+	f = apd_test_slurp(path, &n);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(strstr((char *)f, "id=\"verdict-title\""));
+	free(f);
+	/* Markdown and JSON go to stdout */
+	ck_assert_int_eq(run(&out, "report '%s' --format md --db idx.db", cabp), 0);
+	ck_assert_ptr_nonnull(strstr(out, "## Verdict\n\n**ESP stopped"));
+	free(out);
+	ck_assert_int_eq(run(&out, "report idx.db --format json"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"verdict\":\"ESP stopped"));
+	free(out);
+	ck_assert_int_eq(run(&out, "report idx.db -o r.md"), 0);
+	snprintf(path, sizeof(path), "%s/r.md", apd_test_tmpdir());
+	f = apd_test_slurp(path, &n);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(strstr((char *)f, "# apdiag report"));
+	free(f);
+	free(out);
+	/* analyze --report writes it as well */
+	ck_assert_int_eq(run(&out, "analyze '%s' --db idx2.db --quiet --report r2.json", cabp), 0);
+	free(out);
+	snprintf(path, sizeof(path), "%s/r2.json", apd_test_tmpdir());
+	f = apd_test_slurp(path, &n);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(strstr((char *)f, "\"timeline\":{\"total\":"));
+	free(f);
+	ck_assert_int_eq(run(&out, "analyze '%s' --db idx3.db --report - --report-format md", cabp), 0);
+	ck_assert_ptr_nonnull(strstr(out, "# apdiag report"));
+	ck_assert_ptr_null(strstr(out, "Sources by kind"));
+	free(out);
+	/* usage */
+	ck_assert_int_eq(run(&out, "report idx.db --format pdf"), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "report idx.db --rules ."), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "report idx.db --json"), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "report"), 2);
+	free(out);
+	ck_assert_int_eq(run(&out, "report /nonexistent"), 3);
+	free(out);
+	ck_assert_int_eq(run(&out, "report idx.db -o /nonexistent/dir/r.html"), 5);
+	free(out);
+	/* an index of another schema version, and a database that is no index */
+	ck_assert_int_eq(sqlite3_open(apd_test_tpath("old.db"), &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE meta(key, value); INSERT INTO meta "
+	    "VALUES ('schema_version', '2'); PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(run(&out, "report old.db --format md"), 3);
+	free(out);
+	snprintf(path, sizeof(path), "%s/stderr.txt", apd_test_tmpdir());
+	f = apd_test_slurp(path, &n);
+	ck_assert_msg(strstr((char *)f, "schema version 2; this apdiag reads version 3") != NULL, "%s", f);
+	free(f);
+	ck_assert_int_eq(sqlite3_open(apd_test_tpath("other.db"), &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(run(&out, "report other.db --format md"), 3);
+	free(out);
+	f = apd_test_slurp(path, &n);
+	ck_assert_msg(strstr((char *)f, "not an apdiag index") != NULL, "%s", f);
+	free(f);
+}
+END_TEST
+
 static Suite *
 analyze_suite(void)
 {
@@ -791,6 +874,7 @@ analyze_suite(void)
 	tcase_add_test(tc, test_single_file);
 	tcase_add_test(tc, test_evtx_dump_and_index);
 	tcase_add_test(tc, test_regress_index_inside_input_not_read);
+	tcase_add_test(tc, test_report_verb);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -13,6 +13,9 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     cabextract gcab libarchive-tools zstd xz-utils bzip2 zip unzip python3 sqlite3 \
     libevtx-utils time libhivex-bin libwin-hivex-perl openssl >/dev/null
 
+# Chromium, for the HTML report's browser tests (tests/report/browser_test.py).
+$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+
 # Azurite, the Azure Storage emulator, for the upload tests (tests/upload/).
 # Debian 12 brings nodejs 18 and npm; Azurite is pinned to the last release
 # that runs on node 18 (3.36 wants node 21).  It goes into its own prefix,
