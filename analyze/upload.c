@@ -21,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include <windows.h>
+#endif
 
 struct upload_opts {
 	const char *file;
@@ -278,8 +281,13 @@ apd_upload_main(int argc, char **argv)
 		free(o.sas);
 		return APD_EXIT_INPUT;
 	}
+#ifdef _WIN32
+	if (o.device == NULL && GetEnvironmentVariableA("COMPUTERNAME", host, sizeof(host) - 1) > 0)
+		o.device = host;
+#else
 	if (o.device == NULL && gethostname(host, sizeof(host) - 1) == 0)
 		o.device = host;
+#endif
 	apd_upload_opts_default(&uo);
 	uo.device = o.device;
 	uo.blob_name = o.name;
