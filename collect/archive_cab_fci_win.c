@@ -281,7 +281,7 @@ apd_cabw_open(struct apd_cabw **wp, int fd, const char *path, struct apd_error *
 		strcpy(w->dir, ".");
 	w->ccab.cb = 0x7FFFFFFF;
 	w->ccab.cbFolderThresh = 0x7FFFFFFF;
-	w->ccab.iCab = 1;
+	w->ccab.iCab = 0;   /* CFHEADER iCabinet 0: a single cab (libarchive refuses others) */
 	w->ccab.setID = (USHORT)(GetTickCount() ^ GetCurrentProcessId());
 	strcpy(w->ccab.szCab, "|out|");
 	w->ccab.szCabPath[0] = '\0';
