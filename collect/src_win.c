@@ -509,6 +509,27 @@ split_key(const char *key, const char **sub)
 	return NULL;
 }
 
+/*
+ * Test hook: APDIAG_TEST_DENY_KEY names a key path (full, as written in the
+ * .reg) that opens as ERROR_ACCESS_DENIED.  Wine does not enforce registry
+ * ACLs, so tests/win uses it to reach the unreadable-key path; on Windows
+ * tests/win/regdeny.exe makes a really unreadable key.
+ */
+static LONG
+open_key(HKEY parent, const wchar_t *sub, const char *path, HKEY *out)
+{
+	static const char *deny;
+	static bool looked;
+
+	if (!looked) {
+		deny = getenv("APDIAG_TEST_DENY_KEY");
+		looked = true;
+	}
+	if (deny && *deny && _stricmp(deny, path) == 0)
+		return ERROR_ACCESS_DENIED;
+	return RegOpenKeyExW(parent, sub, 0, KEY_READ | KEY_WOW64_64KEY, out);
+}
+
 struct kwalk {
 	const struct apd_reg_visit *v;
 	bool recurse;
@@ -643,7 +664,7 @@ walk_key(struct kwalk *k, HKEY h, unsigned depth)
 			break;
 		}
 		free(u);
-		e = RegOpenKeyExW(h, subs[i], 0, KEY_READ | KEY_WOW64_64KEY, &c);
+		e = open_key(h, subs[i], k->path.p, &c);
 		if (e != ERROR_SUCCESS) {
 			rc = problem(k, e, "cannot open the key");
 		} else {
@@ -676,7 +697,7 @@ live_reg_walk(struct apd_csrc *s, const char *key, bool recurse, const struct ap
 		return apd_set_win(err, APD_FAILED, ERROR_FILE_NOT_FOUND, "%s: not a known hive", key);
 	if ((wsub = apd_u2w(sub)) == NULL)
 		return apd_set_error(err, APD_FATAL, "out of memory");
-	e = RegOpenKeyExW(root, wsub, 0, KEY_READ | KEY_WOW64_64KEY, &h);
+	e = open_key(root, wsub, key, &h);
 	free(wsub);
 	if (e != ERROR_SUCCESS)
 		return apd_set_win(err, APD_FAILED, (int)e, "%s", e == ERROR_FILE_NOT_FOUND ?

@@ -343,6 +343,14 @@ def sc_hostile(w, native, tmp):
     held = os.path.join(d, "held.log")
     with open(held, "wb") as f:
         f.write(b"held open\r\n" * 1000)
+    # a key this process cannot read: Inner denies everything to Everyone
+    locked = "SOFTWARE\\ApdiagTest\\Hostile\\Locked%d" % os.getpid()
+    deny = os.environ.get("APD_REGDENY_EXE")
+    if deny:
+        rc, out, err = w.tool([deny, locked])
+        assert rc == 0 and "denied" in out, (rc, out, err)
+        # Wine does not enforce registry ACLs: the collector's test hook denies the same key
+        w.env["APDIAG_TEST_DENY_KEY"] = "HKEY_LOCAL_MACHINE\\%s\\Inner" % locked
     hold_exe = os.environ.get("APD_HOLDFILE_EXE")
     holder = None
     if hold_exe:
@@ -353,8 +361,8 @@ def sc_hostile(w, native, tmp):
         cab, rc, took = w.collect(tmp, profile(
             '<registry id="reg-many" key="HKLM\\SOFTWARE\\ApdiagTest\\Hostile\\Many"/>',
             '<registry id="reg-big" key="HKLM\\SOFTWARE\\ApdiagTest\\Hostile\\Big"/>',
-            '<registry id="reg-sam" key="HKLM\\SAM\\SAM" optional="yes"/>'.replace(
-                "HKLM\\SAM\\SAM", "HKLM\\SYSTEM\\ApdiagNoSuchKey"),
+            '<registry id="reg-locked" key="HKLM\\%s"/>' % locked,
+            '<registry id="reg-locked-inner" key="HKLM\\%s\\Inner"/>' % locked,
             '<files id="held" path="ProgramData\\ApdiagHostile\\*"/>'))
     finally:
         if holder:
@@ -365,6 +373,12 @@ def sc_hostile(w, native, tmp):
     assert st["reg-many"]["status"] == "collected", st["reg-many"]
     assert st["reg-big"]["status"] == "collected", st["reg-big"]
     assert st["reg-big"]["items"][0]["size"] > 3 * (1 << 20), st["reg-big"]
+    if deny:
+        # the readable part is kept, the unreadable subkey is a gap with its error
+        assert st["reg-locked"]["status"] == "partial", st["reg-locked"]
+        assert st["reg-locked-inner"]["status"] == "failed", st["reg-locked-inner"]
+        lg = [g for g in m["gaps"] if g["entry"] in ("reg-locked", "reg-locked-inner")]
+        assert len(lg) == 2 and all(g["kind"] == "error" and g["os_error"] == 5 for g in lg), lg
     h = st["held"]
     if h["status"] == "collected":
         assert h["items"][0]["sha256"] == sha256(held), h
@@ -462,8 +476,8 @@ def sc_upload(w, native, tmp):
             blob_url = so.strip().splitlines()[-1]
             assert "sig=" not in blob_url, blob_url
             blob = blob_url.rsplit("/", 1)[-1]
-            got = azlib.blob_sha256(az, "bundles", blob)
-            assert got == sha, (name, got, sha)
+            got, got_size, _hdrs = azlib.blob_sha256(az, "bundles", blob)
+            assert got == sha and got_size == size, (name, got, got_size, sha, size)
             out[name] = blob
     print("upload: %s arrived byte-identical" % ", ".join(sorted(out)))
 
