@@ -430,16 +430,25 @@ def check_wprp(path):
         assert 4 <= int(bs.get("Value")) <= 1024 and 4 <= int(bn.get("Value")) <= 256
     providers = {p.get("Id"): p for p in profs.findall("EventProvider")}
     assert len(providers) >= 10, len(providers)
-    names = set()
+    byguid = 0
     for pid, p in providers.items():
-        name = p.get("Name")
-        assert name, pid
-        if GUID.match(name):
-            names.add(name.strip("{}").lower())
+        name = p.get("Name") or ""
+        # a provider is named by its GUID, or by its registered manifest name
+        if re.fullmatch(r"\{?[0-9a-fA-F-]{32,38}\}?", name) or "-" in name and name[:8].isalnum() \
+                and re.fullmatch(r"[0-9a-fA-F]{8}-.*", name):
+            assert GUID.match(name), "%s: '%s' is not a valid GUID" % (pid, name)
+            byguid += 1
         else:
-            assert name.startswith("Microsoft-") or name.startswith("Intune"), name
-        guid = p.get("Guid") or (name if GUID.match(name) else None)
-        assert guid and GUID.match(guid), "%s: no valid GUID" % pid
+            assert re.fullmatch(r"Microsoft-Windows-[A-Za-z0-9-]+", name), "%s: %s" % (pid, name)
+        assert p.get("Level") in ("1", "2", "3", "4", "5"), pid
+    names = [p.get("Name").lower() for p in providers.values()]
+    assert len(set(names)) == len(names), "a provider is listed twice"
+    assert byguid >= 10, byguid
+    # the areas the issue names
+    text = open(path, encoding="utf-8").read()
+    for area in ("ModernDeployment", "CloudExperienceHost", "DeviceManagement-Enterprise",
+                 "AAD", "User Device Registration", "TPM"):
+        assert area in text, area
     profiles = profs.findall("Profile")
     ids = {p.get("Id") for p in profiles}
     assert "Autopilot.Verbose.File" in ids, ids
