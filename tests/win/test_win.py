@@ -323,6 +323,46 @@ def sc_gaps(w, native, tmp):
     print("gaps: %d recorded, EvtExportLog error 120 with the .evtx fallback" % len(gaps))
 
 
+def sc_commands(w, native, tmp):
+    """A command's nested cab, its exit code, and a hung command ended at its time-out."""
+    fake = os.environ.get("APD_FAKECMD_EXE")
+    if not fake:
+        raise Skip("APD_FAKECMD_EXE is not set (meson passes tests/win/fakecmd.exe)")
+    sys32 = os.path.join(w.c, "windows", "system32")
+    for name in ("apdfake-mdmdiag.exe", "apdfake-hang.exe", "apdfake-exit.exe"):
+        shutil.copy(fake, os.path.join(sys32, name))
+    cab, rc, took = w.collect(tmp, profile(
+        '<command id="cmd-mdm" run="apdfake-mdmdiag.exe -area Autopilot;TPM -cab '
+        '{tmp}\\mdmdiag.cab" timeout="60" output="commands/mdmdiag.cab"/>',
+        '<command id="cmd-hang" run="apdfake-hang.exe -sleep 120" timeout="2" '
+        'output="commands/hang.txt"/>',
+        '<command id="cmd-exit" run="apdfake-exit.exe -exit 7" timeout="30" '
+        'output="commands/exit.txt"/>'))
+    m = manifest(cab)
+    st = {e["id"]: e for e in m["entries"]}
+    items = {i["path"]: i for i in st["cmd-mdm"]["items"]}
+    assert set(items) == {"commands/mdmdiag.cab", "commands/mdmdiag-console.txt"}, items
+    assert items["commands/mdmdiag.cab"]["exit_code"] == 0, items
+    d = os.path.join(tmp, "x")
+    extract(cab, d)
+    assert open(os.path.join(d, "commands", "mdmdiag.cab"), "rb").read() == \
+        b"MSCF-fake nested cab\n"
+    assert b"wrote " in open(os.path.join(d, "commands", "mdmdiag-console.txt"), "rb").read()
+    hang = st["cmd-hang"]
+    g = [g for g in m["gaps"] if g["entry"] == "cmd-hang"]
+    assert hang["status"] == "partial" and g and g[0]["os_error"] == 1460, (hang, g)
+    assert hang["items"][0]["exit_code"] == -1, hang
+    assert b"sleeping" in open(os.path.join(d, "commands", "hang.txt"), "rb").read()
+    assert took < 60, "the hung command was not stopped at its time-out (%.0f s)" % took
+    ex = st["cmd-exit"]
+    assert ex["status"] == "collected" and ex["items"][0]["exit_code"] == 7, ex
+    # the private temporary folder is gone
+    temp = os.path.join(w.c, "users")
+    left = [p for p, _d, _f in os.walk(temp) if os.path.basename(p).startswith("apdiag-")]
+    assert not left, left
+    print("commands: nested cab, exit code 7, a hung command stopped after %.1f s" % took)
+
+
 def sc_hostile(w, native, tmp):
     """A file held with a deny-write share, 10,000 values, a 1 MB value, an unreadable key."""
     base = "HKLM\\SOFTWARE\\ApdiagTest\\Hostile"
@@ -492,6 +532,7 @@ def sc_upload(w, native, tmp):
 
 
 SCENARIOS = {"exe": sc_exe, "registry": sc_registry, "files": sc_files, "gaps": sc_gaps,
+             "commands": sc_commands,
              "hostile": sc_hostile, "trace": sc_trace, "wprp": sc_wprp, "upload": sc_upload}
 NO_WINE = {"wprp"}
 
