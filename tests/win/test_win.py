@@ -518,9 +518,8 @@ def sc_upload(w, native, tmp):
             q = azlib.service_sas("bundles")
             rc, so, se = w.run(["upload", w.path(f), az.base + "/bundles?" + q, "--device",
                                 "WINE-PC", "--block-size", "4M", "--no-progress"])
-            sig = azlib.sig_of(q)
-            for s in sig if isinstance(sig, (list, tuple)) else [sig]:
-                assert s not in so and s not in se, "the SAS signature was printed"
+            for x in azlib.sig_of(q):   # decoded and as in the URL
+                assert x not in so and x not in se, "the SAS signature was printed"
             assert rc == 0, (rc, so, se)
             blob_url = so.strip().splitlines()[-1]
             assert "sig=" not in blob_url, blob_url
@@ -528,6 +527,22 @@ def sc_upload(w, native, tmp):
             got, got_size, _hdrs = azlib.blob_sha256(az, "bundles", blob)
             assert got == sha and got_size == size, (name, got, got_size, sha, size)
             out[name] = blob
+        # collect --upload: the bundle goes up after it is written, named after the device
+        q = azlib.service_sas("bundles")
+        bundle = os.path.join(tmp, "bundle.cab")
+        prof = os.path.join(tmp, "p.xml")
+        with open(prof, "w") as f:
+            f.write(profile('<registry id="reg-cn" key="HKLM\\SYSTEM\\CurrentControlSet\\'
+                            'Control\\ComputerName"/>'))
+        rc, so, se = w.run(["collect", "--profile", w.path(prof), "-o", w.path(bundle),
+                            "--quiet", "--upload", az.base + "/bundles?" + q])
+        assert rc == 0, (rc, so, se)
+        assert all(x not in so + se for x in azlib.sig_of(q)), "the SAS signature was printed"
+        blob = so.strip().splitlines()[-1].rsplit("/", 1)[-1]
+        assert re.fullmatch(r"apdiag-[A-Za-z0-9_-]+-\d{8}T\d{6}Z-[0-9a-f]{12}\.cab", blob), blob
+        got, got_size, _h = azlib.blob_sha256(az, "bundles", blob)
+        assert got == sha256(bundle) and got_size == os.path.getsize(bundle), blob
+        out["collect --upload"] = blob
     print("upload: %s arrived byte-identical" % ", ".join(sorted(out)))
 
 
