@@ -363,6 +363,43 @@ def sc_commands(w, native, tmp):
     print("commands: nested cab, exit code 7, a hung command stopped after %.1f s" % took)
 
 
+def temp_leftovers(w):
+    """apdiag's private temporary folders still in the prefix's %TEMP% folders."""
+    found = []
+    for base, dirs, _files in os.walk(os.path.join(w.c, "users")):
+        found += [os.path.join(base, d) for d in dirs if re.fullmatch(r"apdiag-[0-9a-f]{8}", d)]
+    return found
+
+
+def sc_cleanup(w, native, tmp):
+    """The temporary and staging folders are removed after a failure too."""
+    before = set(temp_leftovers(w))
+    prof = os.path.join(tmp, "p.xml")
+    with open(prof, "w") as f:
+        f.write(profile('<events id="ev-aad" channel="Microsoft-Windows-AAD/Operational"/>',
+                        '<files id="ini" path="windows\\*.ini"/>',
+                        '<command id="cmd-ipconfig" run="ipconfig.exe /all" timeout="30" '
+                        'output="commands/ipconfig-all.txt"/>'))
+    # 1. the output folder does not exist: nothing can be written
+    rc, so, se = w.run(["collect", "--profile", w.path(prof), "-o",
+                        w.path(os.path.join(tmp, "no", "such", "dir", "x.cab")), "--quiet"])
+    assert rc in (2, 3, 5) and "apdiag: collect:" in se, (rc, so, se)
+    # 2. --max-size too small for even the manifest, after everything was staged
+    rc, so, se = w.run(["collect", "--profile", w.path(prof), "-o",
+                        w.path(os.path.join(tmp, "small.cab")), "--max-size", "1k", "--quiet"])
+    assert rc == 2 and "--max-size" in se, (rc, so, se)
+    assert not os.path.exists(os.path.join(tmp, "small.cab"))
+    left = [n for n in os.listdir(tmp) if n != "p.xml"]
+    assert not left, "left beside the output: %s" % left
+    after = set(temp_leftovers(w)) - before
+    assert not after, "temporary folders left: %s" % sorted(after)
+    # 3. the free-space check names the folder and the verb goes on (a real drive has room)
+    rc, so, se = w.run(["collect", "--profile", w.path(prof), "-o",
+                        w.path(os.path.join(tmp, "ok.cab"))])
+    assert rc == 0 and re.search(r"MB free in ", se), (rc, se)
+    print("cleanup: nothing left after a failed write and a failed --max-size")
+
+
 def sc_hostile(w, native, tmp):
     """A file held with a deny-write share, 10,000 values, a 1 MB value, an unreadable key."""
     base = "HKLM\\SOFTWARE\\ApdiagTest\\Hostile"
@@ -547,7 +584,7 @@ def sc_upload(w, native, tmp):
 
 
 SCENARIOS = {"exe": sc_exe, "registry": sc_registry, "files": sc_files, "gaps": sc_gaps,
-             "commands": sc_commands,
+             "commands": sc_commands, "cleanup": sc_cleanup,
              "hostile": sc_hostile, "trace": sc_trace, "wprp": sc_wprp, "upload": sc_upload}
 NO_WINE = {"wprp"}
 
