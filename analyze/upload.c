@@ -15,6 +15,7 @@
 #include "apd_error.h"
 #include "apd_sas.h"
 #include "apd_upload.h"
+#include "apd_compat.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -273,7 +274,7 @@ apd_upload_main(int argc, char **argv)
 		free(o.sas);
 		return rc < 0 ? APD_EXIT_OK : rc;
 	}
-	if (access(o.file, R_OK) != 0) {
+	if (apd_access_read(o.file) != 0) {
 		char shown[1024];
 		snprintf(shown, sizeof(shown), "%s", o.file);
 		apd_sas_scrub(NULL, shown, sizeof(shown));

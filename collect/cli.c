@@ -287,7 +287,6 @@ collect_run(struct collect_cli *clp)
 	struct apd_collect_opts o;
 	struct apd_collect_result res;
 	struct apd_error err;
-	struct stat sb;
 	char *out = NULL, pc[64], stamp[32], sz[32];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -298,12 +297,12 @@ collect_run(struct collect_cli *clp)
 		fe_err("collect: --format: '%s' is not one of cab, tar, tar.gz, tar.zst, zip", cl.format);
 		return APD_EXIT_USAGE;
 	}
-	if (cl.root && (stat(cl.root, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+	if (cl.root && !apd_plat_is_dir(cl.root)) {
 		fe_err("collect: %s: not a readable folder", cl.root);
 		return APD_EXIT_INPUT;
 	}
 	/* default name: apdiag-<COMPUTERNAME>-<UTC yyyymmddThhmmssZ>.<ext> */
-	if (cl.out == NULL || (stat(cl.out, &sb) == 0 && S_ISDIR(sb.st_mode))) {
+	if (cl.out == NULL || apd_plat_is_dir(cl.out)) {
 		const char *dir = cl.out ? cl.out : ".";
 		if (apd_collect_device_name(cl.root, pc, sizeof(pc)) != APD_OK)
 			snprintf(pc, sizeof(pc), "unknown");

@@ -36,6 +36,8 @@ int apd_plat_gmtime(time_t t, struct tm *out);
 /* unlink and fopen on UTF-8 paths. */
 int apd_plat_unlink(const char *path);
 FILE *apd_plat_fopen(const char *path, const char *mode);
+/* Is path an existing folder? */
+bool apd_plat_is_dir(const char *path);
 /* The last path separator in path ('/', and '\\' on Windows), or NULL. */
 const char *apd_plat_last_sep(const char *path);
 /* Is this OS error code (errno here, a Win32 code on Windows) "not there"? */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int
@@ -110,4 +111,12 @@ apd_plat_strerror(int os_error, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s", strerror(os_error));
 	return buf;
+}
+
+bool
+apd_plat_is_dir(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }

@@ -245,3 +245,13 @@ apd_plat_strerror(int os_error, char *buf, size_t n)
 {
 	return apd_win_strerror((unsigned long)os_error, buf, n);
 }
+
+bool
+apd_plat_is_dir(const char *path)
+{
+	wchar_t *w = apd_u2w(path);
+	DWORD a = w ? GetFileAttributesW(w) : INVALID_FILE_ATTRIBUTES;
+
+	free(w);
+	return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY);
+}

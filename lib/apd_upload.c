@@ -912,7 +912,7 @@ apd_upload_file(const char *path, const char *sas_url, const struct apd_upload_o
 		return apd_set_error(err, APD_FAILED, "the SAS URL names a blob: a name cannot be given too");
 	}
 
-	u.fd = open(path, O_RDONLY | O_CLOEXEC);
+	u.fd = apd_open_rdonly(path);   /* apd_compat.h: a UTF-8 path on Windows too */
 	if (u.fd < 0 || fstat(u.fd, &u.st) != 0 || !S_ISREG(u.st.st_mode)) {
 		int e = u.fd < 0 ? errno : EINVAL;
 		res->failure = APD_UPF_INPUT;

@@ -5,6 +5,7 @@
 
 #include <windows.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <io.h>
 #include <stdint.h>
@@ -106,4 +107,37 @@ apd_set_win(struct apd_error *err, int code, int os, const char *fmt, ...)
 	err->code = code;
 	err->os_errno = os;
 	return code;
+}
+
+int apd_open_rdonly(const char *path);
+int apd_access_read(const char *path);
+
+int
+apd_open_rdonly(const char *path)
+{
+	wchar_t *w = apd_u2w(path);
+	int fd;
+
+	if (w == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	fd = _wopen(w, _O_RDONLY | _O_BINARY | _O_NOINHERIT);
+	free(w);
+	return fd;
+}
+
+int
+apd_access_read(const char *path)
+{
+	wchar_t *w = apd_u2w(path);
+	int r;
+
+	if (w == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	r = _waccess(w, 4);   /* R_OK */
+	free(w);
+	return r;
 }

@@ -279,7 +279,19 @@ def sc_files(w, native, tmp):
     if native and os.access(native, os.X_OK):
         r = subprocess.run([native, "verify", cab], capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
-    print("files: %d files, hashes match; cabextract -t and bsdtar read the cab" % len(files))
+    # a folder with a non-ASCII name as -o: the default name, written and verified there
+    folder = os.path.join(tmp, "Fälle 名")
+    os.makedirs(folder)
+    prof = os.path.join(tmp, "profile.xml")
+    rc, out, err = w.run(["collect", "--profile", w.path(prof), "-o", w.path(folder), "--quiet"])
+    assert rc == 0, (rc, out, err)
+    names = os.listdir(folder)
+    assert len(names) == 1 and re.fullmatch(r"apdiag-[A-Za-z0-9_-]+-\d{8}T\d{6}Z\.cab", names[0]), \
+        names
+    rc, out, err = w.run(["verify", w.path(os.path.join(folder, names[0]))])
+    assert rc == 0 and "is intact" in out, (rc, out, err)
+    print("files: %d files, hashes match; cabextract -t and bsdtar read the cab; default name "
+          "%s in a non-ASCII folder" % (len(files), names[0]))
 
 
 def sc_gaps(w, native, tmp):
