@@ -15,12 +15,16 @@
 #include "apd_error.h"
 #include "apd_sas.h"
 #include "apd_upload.h"
+#include "apd_compat.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include <windows.h>
+#endif
 
 struct upload_opts {
 	const char *file;
@@ -270,7 +274,7 @@ apd_upload_main(int argc, char **argv)
 		free(o.sas);
 		return rc < 0 ? APD_EXIT_OK : rc;
 	}
-	if (access(o.file, R_OK) != 0) {
+	if (apd_access_read(o.file) != 0) {
 		char shown[1024];
 		snprintf(shown, sizeof(shown), "%s", o.file);
 		apd_sas_scrub(NULL, shown, sizeof(shown));
@@ -278,8 +282,13 @@ apd_upload_main(int argc, char **argv)
 		free(o.sas);
 		return APD_EXIT_INPUT;
 	}
+#ifdef _WIN32
+	if (o.device == NULL && GetEnvironmentVariableA("COMPUTERNAME", host, sizeof(host) - 1) > 0)
+		o.device = host;
+#else
 	if (o.device == NULL && gethostname(host, sizeof(host) - 1) == 0)
 		o.device = host;
+#endif
 	apd_upload_opts_default(&uo);
 	uo.device = o.device;
 	uo.blob_name = o.name;

@@ -8,12 +8,15 @@
  *
  * Exports the apd_awriter_* and apd_afmt_* functions of collect.h.  The
  * writer only adds staged files; atomicity (temporary file, rename) is the
- * caller's.
+ * caller's.  The Windows build (APD_CAB_ONLY) writes cab only, through
+ * cabinet.dll, and has no libarchive.
  */
 #include "archive_cab.h"
 
+#ifndef APD_CAB_ONLY
 #include <archive.h>
 #include <archive_entry.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -23,7 +26,9 @@
 struct apd_awriter {
 	enum apd_afmt fmt;
 	struct apd_cabw *cab;    /* cab */
+#ifndef APD_CAB_ONLY
 	struct archive *a;       /* the others */
+#endif
 	char *buf;
 };
 
@@ -46,6 +51,10 @@ apd_afmt_parse(const char *s, enum apd_afmt *f)
 {
 	size_t i;
 
+#ifdef APD_CAB_ONLY
+	if (strcmp(s, "cab") != 0)
+		return false;
+#endif
 	for (i = 0; i < sizeof(fmt_names) / sizeof(fmt_names[0]); i++)
 		if (strcmp(s, fmt_names[i]) == 0) {
 			*f = (enum apd_afmt)i;
@@ -86,7 +95,9 @@ apd_awriter_open(struct apd_awriter **wp, enum apd_afmt fmt, int fd, const char 
     struct apd_error *err)
 {
 	struct apd_awriter *w = calloc(1, sizeof(*w));
+#ifndef APD_CAB_ONLY
 	int r = ARCHIVE_OK;
+#endif
 
 	*wp = NULL;
 	if (w == NULL)
@@ -100,6 +111,11 @@ apd_awriter_open(struct apd_awriter **wp, enum apd_afmt fmt, int fd, const char 
 		*wp = w;
 		return APD_OK;
 	}
+#ifdef APD_CAB_ONLY
+	(void)fd;
+	free(w);
+	return apd_set_error(err, APD_FATAL, "%s: this build writes cab only", fmt_names[fmt]);
+#else
 	w->buf = malloc(1 << 20);
 	w->a = archive_write_new();
 	if (w->a == NULL || w->buf == NULL) {
@@ -138,6 +154,7 @@ apd_awriter_open(struct apd_awriter **wp, enum apd_afmt fmt, int fd, const char 
 	}
 	*wp = w;
 	return APD_OK;
+#endif
 }
 
 int
@@ -151,6 +168,14 @@ apd_awriter_add(struct apd_awriter *w, const char *name, const char *path, uint6
 
 	if (w->fmt == APD_AF_CAB)
 		return apd_cabw_add(w->cab, name, path, size, mtime_ns, err);
+#ifdef APD_CAB_ONLY
+	(void)e;
+	(void)done;
+	(void)fd;
+	(void)r;
+	(void)n;
+	return apd_set_error(err, APD_FATAL, "this build writes cab only");
+#else
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return apd_set_errno(err, APD_FATAL, errno, "%s: cannot read the staged copy", name);
 	e = archive_entry_new();
@@ -185,6 +210,7 @@ apd_awriter_add(struct apd_awriter *w, const char *name, const char *path, uint6
 	if (done != size)
 		return apd_set_error(err, APD_FATAL, "%s: the staged copy is shorter than recorded", name);
 	return APD_OK;
+#endif
 }
 
 int
@@ -192,10 +218,12 @@ apd_awriter_finish(struct apd_awriter *w, struct apd_error *err)
 {
 	if (w->fmt == APD_AF_CAB)
 		return apd_cabw_finish(w->cab, err);
+#ifndef APD_CAB_ONLY
 	if (archive_write_close(w->a) != ARCHIVE_OK)
 		return apd_set_errno(err, APD_FATAL, archive_errno(w->a), "%s: %s", fmt_names[w->fmt],
 		    archive_error_string(w->a) ? archive_error_string(w->a) :
 		    "cannot finish the archive");
+#endif
 	return APD_OK;
 }
 
@@ -204,8 +232,10 @@ apd_awriter_free(struct apd_awriter *w)
 {
 	if (w == NULL)
 		return;
+#ifndef APD_CAB_ONLY
 	if (w->a)
 		archive_write_free(w->a);
+#endif
 	apd_cabw_free(w->cab);
 	free(w->buf);
 	free(w);

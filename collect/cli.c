@@ -17,6 +17,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include "apd_win.h"
+#include <windows.h>
+#endif
 
 int apd_collect_device_name(const char *root, char *out, size_t n);
 
@@ -44,13 +48,21 @@ struct collect_cli {
 	bool quiet;
 	bool progress;
 	char *upload_sas;       /* --upload: owned copy of the SAS URL, NULL if none */
+	const char *trace;      /* Windows: --trace start|stop|status */
 };
 
 enum opt_type { OPT_FLAG, OPT_STR, OPT_SIZE, OPT_UINT };
 
 #define O(f) offsetof(struct collect_cli, f)
 static const struct fe_opt opts[] = {
+#ifdef _WIN32
+	{ "--root", OPT_STR, O(root), "DIR",
+	  "collect offline from this mounted Windows volume (default: this device, live)" },
+	{ "--trace", OPT_STR, O(trace), "start|stop|status",
+	  "the Autopilot WPR trace (autopilot.wprp): start it, stop it into the next bundle" },
+#else
 	{ "--root", OPT_STR, O(root), "DIR", "the mounted Windows volume to collect from (offline)" },
+#endif
 	{ "--output", OPT_STR, O(out), "OUT",
 	  "archive to write, or a folder for it (default: ./apdiag-<PC>-<UTC>.<format>)" },
 	{ "--format", OPT_STR, O(format), "FMT", "cab (default), tar, tar.gz, tar.zst or zip" },
@@ -157,11 +169,13 @@ parse(int argc, char **argv, struct collect_cli *o)
 			break;
 		}
 	}
+#ifndef _WIN32
 	if (o->root == NULL) {
 		fe_err("collect: --root DIR is required (this build collects offline, from a mounted "
 		    "Windows volume)");
 		return APD_EXIT_USAGE;
 	}
+#endif
 	return 0;
 }
 
@@ -196,6 +210,52 @@ human(uint64_t n, char *out, size_t len)
 }
 
 static int collect_run(struct collect_cli *clp);
+#ifdef _WIN32
+int apd_trace_main(const char *what, const char *out, bool quiet);   /* trace_win.c */
+
+/*
+ * Live collection on the device: say what an unelevated run will miss, and
+ * check that the output's drive (a USB stick) has room.  0 to go on, or an
+ * exit code.
+ */
+static int
+live_checks(const char *out, bool quiet)
+{
+	ULARGE_INTEGER avail;
+	char *dir = strdup(out);
+	const char *sep;
+	wchar_t *w;
+	BOOL ok;
+
+	if (dir == NULL)
+		return APD_EXIT_INTERNAL;
+	sep = apd_plat_last_sep(dir);
+	if (sep)
+		dir[sep - dir + (sep == dir || (sep == dir + 2 && dir[1] == ':'))] = '\0';
+	else
+		strcpy(dir, ".");
+	w = apd_u2w(dir);
+	ok = w && GetDiskFreeSpaceExW(w, &avail, NULL, NULL);
+	free(w);
+	if (ok && avail.QuadPart < ((uint64_t)64 << 20)) {
+		fe_err("collect: only %llu MB free in %s: a bundle needs its items' size twice "
+		    "(staged copies and the archive); free some space or give -o on another drive",
+		    (unsigned long long)(avail.QuadPart >> 20), dir);
+		free(dir);
+		return APD_EXIT_INTERNAL;
+	}
+	if (!quiet && ok)
+		fprintf(stderr, "apdiag: %llu MB free in %s\n", (unsigned long long)(avail.QuadPart >> 20),
+		    dir);
+	free(dir);
+	if (!apd_live_elevated())
+		fe_err("collect: not running as administrator: event logs that need it (Security and "
+		    "some Operational channels), MdmDiagnosticsTool, tpmtool and registry keys "
+		    "readable only by administrators or SYSTEM will be recorded as gaps; run from "
+		    "an elevated prompt (Shift+F10 in OOBE is) for a complete bundle");
+	return 0;
+}
+#endif
 
 int
 apd_collect_main(int argc, char **argv)
@@ -204,6 +264,11 @@ apd_collect_main(int argc, char **argv)
 	int rc;
 
 	rc = parse(argc, argv, &cl);
+#ifdef _WIN32
+	if (rc == 0 && cl.trace)
+		rc = apd_trace_main(cl.trace, cl.out, cl.quiet);
+	else
+#endif
 	if (rc == 0)
 		rc = collect_run(&cl);
 	else if (rc < 0)
@@ -222,7 +287,6 @@ collect_run(struct collect_cli *clp)
 	struct apd_collect_opts o;
 	struct apd_collect_result res;
 	struct apd_error err;
-	struct stat sb;
 	char *out = NULL, pc[64], stamp[32], sz[32];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -233,12 +297,12 @@ collect_run(struct collect_cli *clp)
 		fe_err("collect: --format: '%s' is not one of cab, tar, tar.gz, tar.zst, zip", cl.format);
 		return APD_EXIT_USAGE;
 	}
-	if (stat(cl.root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+	if (cl.root && !apd_plat_is_dir(cl.root)) {
 		fe_err("collect: %s: not a readable folder", cl.root);
 		return APD_EXIT_INPUT;
 	}
 	/* default name: apdiag-<COMPUTERNAME>-<UTC yyyymmddThhmmssZ>.<ext> */
-	if (cl.out == NULL || (stat(cl.out, &sb) == 0 && S_ISDIR(sb.st_mode))) {
+	if (cl.out == NULL || apd_plat_is_dir(cl.out)) {
 		const char *dir = cl.out ? cl.out : ".";
 		if (apd_collect_device_name(cl.root, pc, sizeof(pc)) != APD_OK)
 			snprintf(pc, sizeof(pc), "unknown");
@@ -249,7 +313,11 @@ collect_run(struct collect_cli *clp)
 			fe_err("out of memory");
 			return APD_EXIT_INTERNAL;
 		}
+#ifdef _WIN32
+		sprintf(out, "%s\\apdiag-%s-%s.%s", dir, pc, stamp, apd_afmt_ext(o.fmt));
+#else
 		sprintf(out, "%s/apdiag-%s-%s.%s", dir, pc, stamp, apd_afmt_ext(o.fmt));
+#endif
 	} else if ((out = strdup(cl.out)) == NULL) {
 		fe_err("out of memory");
 		return APD_EXIT_INTERNAL;
@@ -266,6 +334,16 @@ collect_run(struct collect_cli *clp)
 	o.net_timeout_ms = cl.net_timeout;
 	if (cl.progress && !cl.quiet && isatty(2))
 		o.progress = on_progress;
+#ifdef _WIN32
+	if (cl.root == NULL && (rc = live_checks(out, cl.quiet)) != 0) {
+		free(out);
+		return rc;
+	}
+	/* Ctrl-C: stop, and remove the staging folder and the partial archive */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	o.cancel = &stop;
+#else
 	/* a file-size limit must fail the write (EFBIG), not kill the process */
 	signal(SIGXFSZ, SIG_IGN);
 	/* Ctrl-C and kill: stop, and remove the staging folder and the partial archive */
@@ -279,6 +357,7 @@ collect_run(struct collect_cli *clp)
 		sigaction(SIGHUP, &sa, NULL);
 		o.cancel = &stop;
 	}
+#endif
 	apd_error_clear(&err);
 	rc = apd_collect_run(&o, &res, &err);
 	if (o.progress)

@@ -49,6 +49,8 @@ struct item {
 	bool changed;        /* still changing after COPY_TRIES copies */
 	bool keep;           /* goes into the archive (--max-size) */
 	bool too_large;      /* larger than the format can hold */
+	bool has_exit;       /* a command's output: exit_code is set */
+	int exit_code;       /* the command's exit code (-1: it did not finish) */
 };
 
 struct gap {
@@ -87,6 +89,7 @@ struct coll {
 	unsigned net_probes, net_failures;
 	bool net_done;
 	uint64_t bytes_done;      /* bytes of the items staged so far */
+	bool elevated;            /* live: the process had an administrator token */
 };
 
 /* ---- small helpers ---- */
@@ -158,7 +161,7 @@ add_gap(struct coll *c, size_t entry, const char *item, const char *kind, int os
 static const char *
 err_kind(int os_error)
 {
-	return os_error == ENOENT || os_error == ENOTDIR ? "absent" : "error";
+	return apd_plat_err_absent(os_error) ? "absent" : "error";
 }
 
 static uint64_t
@@ -552,7 +555,7 @@ copy_item(struct coll *c, const char *handle, const char *orig, const char *bpat
 		s.c = c;
 		apd_buf_init(&s.carry, 4 * REDACT_CHUNK);
 		if (try > 0)
-			unlink(staged);   /* the copy of the earlier try */
+			apd_plat_unlink(staged);   /* the copy of the earlier try */
 		s.fd = apd_plat_create(staged);
 		if (s.fd < 0 || apd_sha256_init(&s.sha) != APD_OK) {
 			int e = errno;
@@ -600,7 +603,7 @@ copy_item(struct coll *c, const char *handle, const char *orig, const char *bpat
 			rc = add_gap(c, c->cur_entry, orig, "error", err.os_errno, "%s", err.msg);
 			goto out_rm;
 		}
-		if (vt->stat(&c->src, fh, &st1, &err) != APD_OK)
+		if (vt->stat_fh(&c->src, fh, &st1, &err) != APD_OK)
 			st1 = st0;
 		vt->close(&c->src, fh);
 		if (s.werr) {
@@ -644,7 +647,7 @@ out_rm:
 		if (s.sha.md)
 			apd_sha256_done(&s.sha);
 		apd_buf_done(&s.carry);
-		unlink(staged);
+		apd_plat_unlink(staged);
 		free(staged);
 		errno = e;
 	}
@@ -682,8 +685,8 @@ on_found(void *ud, const struct apd_cfound *f)
 	int rc, s;
 
 	if (f->reason)
-		return add_gap(c, c->cur_entry, f->orig, f->os_error ? err_kind(f->os_error) :
-		    "skipped", f->os_error, "%s", f->reason);
+		return add_gap(c, c->cur_entry, f->orig, f->fallback ? "fallback" : f->os_error ?
+		    err_kind(f->os_error) : "skipped", f->os_error, "%s", f->reason);
 	fc->matches++;
 	if ((s = seen_add(c, f->handle)) <= 0)
 		return s < 0 ? APD_FATAL : APD_OK;   /* collected by an earlier entry */
@@ -851,7 +854,7 @@ export_key(struct coll *c, const char *key, bool recurse)
 	r.c = c;
 	if (apd_regw_open(&r.w, f, c->o->redact ? &c->rd : NULL) == APD_FATAL) {
 		fclose(f);
-		unlink(staged);
+		apd_plat_unlink(staged);
 		free(staged);
 		free(bp);
 		return APD_FATAL;
@@ -873,20 +876,20 @@ export_key(struct coll *c, const char *key, bool recurse)
 			e = errno;
 		}
 		if (wrc != APD_OK || (rc == APD_FAILED && r.w.err_no)) {
-			unlink(staged);
+			apd_plat_unlink(staged);
 			free(staged);
 			free(bp);
 			errno = e ? e : EIO;
 			return APD_FATAL;   /* the staging copy could not be written */
 		}
 		if (rc == APD_FATAL) {
-			unlink(staged);
+			apd_plat_unlink(staged);
 			free(staged);
 			free(bp);
 			return APD_FATAL;
 		}
 		if (rc != APD_OK || r.w.keys == 0) {
-			unlink(staged);
+			apd_plat_unlink(staged);
 			free(staged);
 			free(bp);
 			return add_gap(c, c->cur_entry, key, err_kind(err.os_errno), err.os_errno, "%s",
@@ -943,24 +946,118 @@ do_registry(struct coll *c, const struct apd_pentry *e)
 	return rc;
 }
 
+/* Take a file already written into the staging folder as an item of the current entry. */
+static int
+add_staged(struct coll *c, char *staged, const char *bpath, const char *orig, int exit_code)
+{
+	struct apd_sha256 h;
+	struct item *it;
+	uint64_t size = 0;
+	size_t r;
+	FILE *f;
+	char *bp;
+
+	if ((f = apd_plat_fopen(staged, "rb")) == NULL)
+		return APD_FATAL;
+	if (apd_sha256_init(&h) != APD_OK) {
+		fclose(f);
+		return APD_FATAL;
+	}
+	while ((r = fread(c->blk, 1, BLOCK, f)) > 0) {
+		apd_sha256_update(&h, c->blk, r);
+		size += r;
+	}
+	if (ferror(f) || (bp = unique_path(c, bundle_path("", bpath))) == NULL ||
+	    (it = new_item(c)) == NULL) {
+		fclose(f);
+		apd_sha256_done(&h);
+		return APD_FATAL;
+	}
+	fclose(f);
+	it->path = bp;
+	it->orig = redacted(c, orig);
+	it->staged = staged;
+	it->size = size;
+	it->mtime_ns = (int64_t)now_secs() * 1000000000;
+	it->has_exit = true;
+	it->exit_code = exit_code;
+	apd_sha256_final_hex(&h, it->sha);
+	apd_sha256_done(&h);
+	if (it->orig == NULL)
+		return APD_FATAL;
+	c->nit++;
+	c->bytes_done += size;
+	c->entry_items[c->cur_entry]++;
+	return APD_OK;
+}
+
+/*
+ * A read-only command (live only).  Its console output becomes the item
+ * e->output; a file the command wrote into the source's temporary folder
+ * ({tmp} in the command line, e.g. MdmDiagnosticsTool's cab) becomes
+ * e->output instead, and the console output "<output without extension>
+ * -console.txt".  Each carries the exit code; a command that could not run
+ * or did not finish is a gap.
+ */
 static int
 do_command(struct coll *c, const struct apd_pentry *e)
 {
 	struct apd_error err;
-	char *staged;
-	int code, rc;
+	char *staged, *artifact = NULL, cname[600], *dot;
+	int code = -1, rc, r2 = APD_OK;
+	uint64_t had = 0;
 
 	if ((staged = stage_name(c)) == NULL)
 		return APD_FATAL;
 	apd_error_clear(&err);
-	rc = c->src.vt->command(&c->src, e, staged, &code, &err);
-	unlink(staged);   /* the live source will stage it as an item (issue 8) */
-	free(staged);
-	if (rc == APD_FATAL)
+	rc = c->src.vt->command(&c->src, e, staged, &code, &artifact, &err);
+	if (rc == APD_FATAL) {
+		apd_plat_unlink(staged);
+		free(staged);
+		free(artifact);
 		return rc;
+	}
+	if (strcmp(c->src.vt->mode, "offline") == 0) {
+		apd_plat_unlink(staged);
+		free(staged);
+		return add_gap(c, c->cur_entry, e->spec, "not-applicable", err.os_errno, "%s",
+		    err.msg);
+	}
+	{
+		FILE *f = apd_plat_fopen(staged, "rb");
+		if (f) {
+			fseek(f, 0, SEEK_END);
+			had = (uint64_t)ftell(f);
+			fclose(f);
+		}
+	}
+	snprintf(cname, sizeof(cname), "%s", e->output);
+	if (artifact) {
+		size_t before = c->nit;
+		dot = strrchr(cname, '.');
+		if (dot && !strchr(dot, '/'))
+			*dot = '\0';
+		snprintf(cname + strlen(cname), sizeof(cname) - strlen(cname), "-console.txt");
+		char *bp = unique_path(c, bundle_path("", e->output));
+		r2 = bp ? copy_item(c, artifact, e->spec, bp) : APD_FATAL;
+		free(bp);
+		if (r2 == APD_OK && c->nit > before) {
+			c->it[c->nit - 1].has_exit = true;
+			c->it[c->nit - 1].exit_code = code;
+		}
+		free(artifact);
+	}
+	if (r2 == APD_OK && (rc == APD_OK || had > 0))
+		r2 = add_staged(c, staged, cname, e->spec, code);   /* takes staged */
+	else {
+		apd_plat_unlink(staged);
+		free(staged);
+	}
+	if (r2 != APD_OK)
+		return r2;
 	if (rc != APD_OK)
-		return add_gap(c, c->cur_entry, e->spec, strcmp(c->src.vt->mode, "offline") == 0 ?
-		    "not-applicable" : "error", err.os_errno, "%s", err.msg);
+		return add_gap(c, c->cur_entry, e->spec, err_kind(err.os_errno), err.os_errno, "%s",
+		    err.msg);
 	return APD_OK;
 }
 
@@ -1061,7 +1158,7 @@ do_network(struct coll *c)
 	int fd, rc;
 
 	if (c->o->endpoints_path) {
-		FILE *ef = fopen(c->o->endpoints_path, "rb");
+		FILE *ef = apd_plat_fopen(c->o->endpoints_path, "rb");
 		size_t cap = 0, r;
 		if (ef == NULL)
 			return add_gap(c, (size_t)-1, c->o->endpoints_path, "error", errno,
@@ -1083,7 +1180,7 @@ do_network(struct coll *c)
 		fclose(ef);
 	}
 	if ((staged = stage_name(c)) == NULL || (fd = apd_plat_create(staged)) < 0 ||
-	    (close(fd), (f = fopen(staged, "wb+")) == NULL)) {
+	    (close(fd), (f = apd_plat_fopen(staged, "wb+")) == NULL)) {
 		free(staged);
 		free(text);
 		return APD_FATAL;
@@ -1098,7 +1195,7 @@ do_network(struct coll *c)
 	free(text);
 	if (rc != APD_OK || fflush(f) != 0) {
 		fclose(f);
-		unlink(staged);
+		apd_plat_unlink(staged);
 		free(staged);
 		if (rc == APD_FATAL)
 			return rc;
@@ -1181,6 +1278,8 @@ jw_item(struct apd_jw *w, const struct item *it)
 		apd_jw_bool(w, "redacted", it->redacted == 1);
 	if (it->changed)
 		apd_jw_bool(w, "changed_during_copy", true);
+	if (it->has_exit)
+		apd_jw_int(w, "exit_code", it->exit_code);
 	apd_jw_close(w, '}');
 }
 
@@ -1203,11 +1302,15 @@ write_manifest(struct coll *c, const char *path, uint64_t *size)
 	apd_jw_str(&w, "version", apd_sv_cstr(apd_version()));
 	apd_jw_close(&w, '}');
 	apd_jw_str(&w, "mode", apd_sv_cstr(c->src.vt->mode));
-	{
+	if (c->o->root) {
 		char *r = utf8_name(c->o->root);
 		apd_jw_str(&w, "root", apd_sv_cstr(r));
 		free(r);
+	} else {
+		apd_jw_str(&w, "root", APD_SV_NULL);   /* live: the device itself */
 	}
+	if (c->o->root == NULL)
+		apd_jw_bool(&w, "elevated", c->elevated);
 	apd_jw_open(&w, "profile", '{');
 	apd_jw_str(&w, "name", apd_sv_cstr(c->prof.name));
 	apd_jw_str(&w, "version", apd_sv_cstr(c->prof.version));
@@ -1283,8 +1386,11 @@ write_manifest(struct coll *c, const char *path, uint64_t *size)
 		apd_jw_str(&w, "kind", apd_sv_cstr(g->kind));
 		apd_jw_str(&w, "reason", apd_sv_cstr(reason));
 		apd_jw_int(&w, "os_error", g->os_error);
-		if (g->os_error)
-			apd_jw_str(&w, "os_error_text", apd_sv_cstr(strerror(g->os_error)));
+		if (g->os_error) {
+			char et[256];
+			apd_jw_str(&w, "os_error_text",
+			    apd_sv_cstr(apd_plat_strerror(g->os_error, et, sizeof(et))));
+		}
 		apd_jw_close(&w, '}');
 		free(item);
 		free(reason);
@@ -1326,7 +1432,7 @@ write_manifest(struct coll *c, const char *path, uint64_t *size)
 		errno = ENOMEM;
 		return APD_FATAL;
 	}
-	f = fopen(path, "wb");
+	f = apd_plat_fopen(path, "wb");
 	if (f == NULL || fwrite(b.p, 1, b.n, f) != b.n || fflush(f) != 0) {
 		int e = errno;
 		if (f)
@@ -1385,10 +1491,10 @@ rm_stage(struct coll *c)
 		return;
 	for (i = 0; i < c->nit; i++)
 		if (c->it[i].staged)
-			unlink(c->it[i].staged);
+			apd_plat_unlink(c->it[i].staged);
 	if ((m = malloc(strlen(c->stage) + 32)) != NULL) {
 		sprintf(m, "%s/manifest.json", c->stage);
-		unlink(m);
+		apd_plat_unlink(m);
 		free(m);
 	}
 	apd_plat_rm_flat_dir(c->stage);   /* and anything a failed step left behind */
@@ -1427,7 +1533,7 @@ coll_free(struct coll *c)
 static char *
 dir_of(const char *path)
 {
-	const char *s = strrchr(path, '/');
+	const char *s = apd_plat_last_sep(path);
 	char *d;
 
 	if (s == NULL)
@@ -1454,7 +1560,7 @@ load_profile(struct coll *c, struct apd_error *err)
 		return apd_profile_load(&c->prof, apd_profile_xml, strlen(apd_profile_xml),
 		    "collect/profile.xml", err);
 	}
-	if ((f = fopen(c->o->profile_path, "rb")) == NULL)
+	if ((f = apd_plat_fopen(c->o->profile_path, "rb")) == NULL)
 		return apd_set_errno(err, APD_FAILED, errno, "%s", c->o->profile_path);
 	while ((r = fread(buf, 1, sizeof(buf), f)) > 0) {
 		if (n + r > cap) {
@@ -1478,6 +1584,20 @@ load_profile(struct coll *c, struct apd_error *err)
 	return rc;
 }
 
+/* The source for root: offline from a volume, or live (Windows build, root NULL). */
+static int
+open_source(struct apd_csrc *s, const char *root, struct apd_error *err)
+{
+	memset(s, 0, sizeof(*s));
+	if (root)
+		return apd_csrc_offline(s, root, err);
+#ifdef _WIN32
+	return apd_csrc_live(s, err);
+#else
+	return apd_set_error(err, APD_FAILED, "live collection runs on Windows only: give --root");
+#endif
+}
+
 static int
 write_archive(struct coll *c, const char *manifest, uint64_t mlen, struct apd_collect_result *res,
     struct apd_error *err)
@@ -1491,7 +1611,7 @@ write_archive(struct coll *c, const char *manifest, uint64_t mlen, struct apd_co
 
 	if ((dir = dir_of(c->o->out)) == NULL)
 		return apd_set_error(err, APD_FATAL, "out of memory");
-	base = strrchr(c->o->out, '/');
+	base = apd_plat_last_sep(c->o->out);
 	base = base ? base + 1 : c->o->out;
 	if ((tmp = malloc(strlen(dir) + strlen(base) + 32)) == NULL) {
 		free(dir);
@@ -1540,7 +1660,7 @@ write_archive(struct coll *c, const char *manifest, uint64_t mlen, struct apd_co
 		rc = apd_set_errno(err, APD_FATAL, errno, "%s: cannot rename the finished archive",
 		    c->o->out);
 	if (rc != APD_OK) {
-		unlink(tmp);
+		apd_plat_unlink(tmp);
 		if (err->code == APD_FAILED)
 			err->code = APD_FATAL;
 		rc = APD_FATAL;
@@ -1571,13 +1691,12 @@ apd_collect_run(const struct apd_collect_opts *o, struct apd_collect_result *res
 	iso_utc(now_secs(), c.started);
 	if ((rc = load_profile(&c, err)) != APD_OK)
 		goto out;
-	/* the platform source: offline from a volume; the live one (issue 8) when root is NULL */
-	if (o->root == NULL) {
-		rc = apd_set_error(err, APD_FAILED, "live collection is not in this build: give --root");
+	/* the platform source: offline from a volume; live (the device itself) when root is NULL */
+	if ((rc = open_source(&c.src, o->root, err)) != APD_OK)
 		goto out;
-	}
-	if ((rc = apd_csrc_offline(&c.src, o->root, err)) != APD_OK)
-		goto out;
+#ifdef _WIN32
+	c.elevated = o->root == NULL && apd_live_elevated();
+#endif
 	c.blk = malloc(BLOCK);
 	c.entry_items = calloc(c.prof.n + 1, sizeof(size_t));
 	dir = o->staging_dir ? strdup(o->staging_dir) : dir_of(o->out);
@@ -1693,7 +1812,7 @@ apd_collect_device_name(const char *root, char *out, size_t n)
 
 	out[0] = '\0';
 	apd_error_clear(&err);
-	if (apd_csrc_offline(&s, root, &err) != APD_OK) {
+	if (open_source(&s, root, &err) != APD_OK) {
 		if (s.priv)
 			s.vt->free(&s);
 		return APD_FAILED;

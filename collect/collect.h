@@ -8,7 +8,8 @@
  *             embedded at build time; docs/collect.md)        profile.c
  *   source    where it comes from: a platform backend behind struct
  *             apd_csrc (offline: a mounted Windows volume and its hives
- *             through hivex, src_offline.c; live: src_win.c, later)
+ *             through hivex, src_offline.c; live: the device itself,
+ *             src_win.c, in the Windows build)
  *   bundle    the platform-independent core: staging copies with
  *             SHA-256, the .reg writer, device facts, gaps, redaction,
  *             the manifest, --max-size                     collect.c, regwrite.c,
@@ -81,6 +82,8 @@ struct apd_cfound {
 	const char *handle;  /* what open() takes (offline: the host path) */
 	int os_error;        /* with reason: why this path could not be taken */
 	const char *reason;  /* NULL: a file to collect; else a problem to record */
+	bool fallback;       /* with reason: the preferred way failed, another follows
+	                        (live: EvtExportLog failed, the .evtx is copied) */
 };
 
 struct apd_cstat {
@@ -117,7 +120,7 @@ struct apd_csrc_vtable {
 	    struct apd_error *err);
 	/* bytes read, 0 at the end, -1 with err set */
 	long (*read)(struct apd_csrc *s, void *fh, void *buf, size_t n, struct apd_error *err);
-	int (*stat)(struct apd_csrc *s, void *fh, struct apd_cstat *st, struct apd_error *err);
+	int (*stat_fh)(struct apd_csrc *s, void *fh, struct apd_cstat *st, struct apd_error *err);
 	void (*close)(struct apd_csrc *s, void *fh);
 	/* user hives: fills roots with "HKEY_USERS\\<SID>" names (caller frees) */
 	int (*users)(struct apd_csrc *s, char ***roots, size_t *n, struct apd_error *err);
@@ -128,10 +131,13 @@ struct apd_csrc_vtable {
 	/* one value into b (raw bytes): APD_OK, APD_FAILED when absent */
 	int (*reg_get)(struct apd_csrc *s, const char *key, const char *name, uint32_t *type,
 	    struct apd_buf *b, struct apd_error *err);
-	/* run a command, output to the file out_path: APD_OK with *exit_code, or APD_FAILED
-	   (offline: "not applicable offline") */
+	/* run a command, its standard output and error into the file out_path: APD_OK
+	   with *exit_code, or APD_FAILED (offline: "not applicable offline"; live: not on
+	   the device, cannot start, timed out; out_path keeps what it wrote).  A command
+	   line with {tmp} writes a file into the source's temporary folder: *artifact is
+	   then its path (malloc'd), when it exists afterwards */
 	int (*command)(struct apd_csrc *s, const struct apd_pentry *e, const char *out_path,
-	    int *exit_code, struct apd_error *err);
+	    int *exit_code, char **artifact, struct apd_error *err);
 	void (*free)(struct apd_csrc *s);
 };
 
@@ -142,6 +148,12 @@ struct apd_csrc {
 
 /* The offline backend: root is a mounted Windows volume (or a tree shaped like one). */
 int apd_csrc_offline(struct apd_csrc *s, const char *root, struct apd_error *err);
+#ifdef _WIN32
+/* The live backend (src_win.c): the device this runs on. */
+int apd_csrc_live(struct apd_csrc *s, struct apd_error *err);
+/* Does this process run elevated (a full administrator token)? */
+bool apd_live_elevated(void);
+#endif
 
 /*
  * Resolve a '\\'-separated relative path under root case-insensitively, one

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int
@@ -79,4 +80,43 @@ int
 apd_plat_gmtime(time_t t, struct tm *out)
 {
 	return gmtime_r(&t, out) ? 0 : -1;
+}
+
+int
+apd_plat_unlink(const char *path)
+{
+	return unlink(path);
+}
+
+FILE *
+apd_plat_fopen(const char *path, const char *mode)
+{
+	return fopen(path, mode);
+}
+
+const char *
+apd_plat_last_sep(const char *path)
+{
+	return strrchr(path, '/');
+}
+
+bool
+apd_plat_err_absent(int os_error)
+{
+	return os_error == ENOENT || os_error == ENOTDIR;
+}
+
+const char *
+apd_plat_strerror(int os_error, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", strerror(os_error));
+	return buf;
+}
+
+bool
+apd_plat_is_dir(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }

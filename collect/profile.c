@@ -5,12 +5,13 @@
  * profile is small, trusted-ish data (built in, or given with --profile),
  * but it is still parsed without network access or entity expansion, and
  * every attribute is checked so that a typo fails loudly with its line.
+ * It is read through apd_xmlr.h (libxml2 on Linux, XmlLite on Windows), so
+ * both builds load it with this one file.
  */
 #include "collect.h"
 #include "apd_sha256.h"
+#include "apd_xmlr.h"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,21 +48,14 @@ apd_glob_match(const char *pat, const char *name)
 }
 
 static char *
-attr(xmlNode *n, const char *name)
+attr(struct apd_xmlr *n, const char *name)
 {
-	xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-	char *s;
-
-	if (v == NULL)
-		return NULL;
-	s = strdup((const char *)v);
-	xmlFree(v);
-	return s;
+	return apd_xmlr_attr(n, name);
 }
 
 /* "yes"/"no" attribute; def when absent.  -1 on a bad value. */
 static int
-attr_bool(xmlNode *n, const char *name, int def)
+attr_bool(struct apd_xmlr *n, const char *name, int def)
 {
 	char *v = attr(n, name);
 	int r = def;
@@ -112,9 +106,9 @@ apd_profile_free(struct apd_profile *p)
 
 /* Parse one entry element into e.  APD_OK, APD_FAILED (err set) or APD_FATAL. */
 static int
-entry(xmlNode *n, const char *src, struct apd_pentry *e, struct apd_error *err)
+entry(struct apd_xmlr *n, const char *src, struct apd_pentry *e, struct apd_error *err)
 {
-	const char *el = (const char *)n->name;
+	const char *el = apd_xmlr_name(n);
 	const char *spec_attr;
 	int r, o;
 
@@ -133,33 +127,33 @@ entry(xmlNode *n, const char *src, struct apd_pentry *e, struct apd_error *err)
 		spec_attr = "run";
 	} else {
 		return apd_set_error(err, APD_FAILED, "%s:%d: unknown element <%s>", src,
-		    (int)xmlGetLineNo(n), el);
+		    (int)apd_xmlr_line(n), el);
 	}
 	e->id = attr(n, "id");
 	e->spec = attr(n, spec_attr);
 	if (!id_ok(e->id))
 		return apd_set_error(err, APD_FAILED, "%s:%d: <%s> needs an id of a-z, 0-9 and '-'",
-		    src, (int)xmlGetLineNo(n), el);
+		    src, (int)apd_xmlr_line(n), el);
 	if (e->spec == NULL || e->spec[0] == '\0')
 		return apd_set_error(err, APD_FAILED, "%s:%d: <%s id=\"%s\"> needs %s=", src,
-		    (int)xmlGetLineNo(n), el, e->id, spec_attr);
+		    (int)apd_xmlr_line(n), el, e->id, spec_attr);
 	r = attr_bool(n, "recurse", e->kind == APD_P_REGISTRY);
 	o = attr_bool(n, "optional", 0);
 	if (r < 0 || o < 0)
 		return apd_set_error(err, APD_FAILED, "%s:%d: recurse= and optional= take yes or no",
-		    src, (int)xmlGetLineNo(n));
+		    src, (int)apd_xmlr_line(n));
 	e->recurse = r;
 	e->optional = o;
 	if (e->kind == APD_P_REGISTRY && strncmp(e->spec, "HKLM\\SOFTWARE\\", 14) != 0 &&
 	    strncmp(e->spec, "HKLM\\SYSTEM\\", 12) != 0 && strncmp(e->spec, "HKCU\\", 5) != 0)
 		return apd_set_error(err, APD_FAILED,
 		    "%s:%d: key '%s' must start with HKLM\\SOFTWARE\\, HKLM\\SYSTEM\\ or HKCU\\", src,
-		    (int)xmlGetLineNo(n), e->spec);
+		    (int)apd_xmlr_line(n), e->spec);
 	if (e->kind == APD_P_FILES && (e->spec[0] == '\\' || strstr(e->spec, "..") ||
 	    strchr(e->spec, '/') || strchr(e->spec, ':')))
 		return apd_set_error(err, APD_FAILED,
 		    "%s:%d: path '%s' must be relative to the volume, '\\'-separated, without '..'",
-		    src, (int)xmlGetLineNo(n), e->spec);
+		    src, (int)apd_xmlr_line(n), e->spec);
 	if (e->kind == APD_P_COMMAND) {
 		char *t = attr(n, "timeout");
 		e->timeout = t ? (unsigned)strtoul(t, NULL, 10) : 60;
@@ -168,7 +162,7 @@ entry(xmlNode *n, const char *src, struct apd_pentry *e, struct apd_error *err)
 		if (e->output == NULL || e->timeout == 0)
 			return apd_set_error(err, APD_FAILED,
 			    "%s:%d: <command> needs output= and a timeout= above 0", src,
-			    (int)xmlGetLineNo(n));
+			    (int)apd_xmlr_line(n));
 	}
 	return APD_OK;
 }
@@ -178,10 +172,10 @@ apd_profile_load(struct apd_profile *p, const char *text, size_t n, const char *
     struct apd_error *err)
 {
 	struct apd_sha256 h;
-	xmlDoc *doc;
-	xmlNode *root, *c;
+	struct apd_xmlr *r;
 	size_t cap = 0, i, j;
-	int rc = APD_OK;
+	int rc = APD_OK, t;
+	bool root_seen = false;
 
 	memset(p, 0, sizeof(*p));
 	if (apd_sha256_init(&h) != APD_OK)
@@ -191,33 +185,38 @@ apd_profile_load(struct apd_profile *p, const char *text, size_t n, const char *
 	apd_sha256_done(&h);
 	if (n > (size_t)1 << 24)
 		return apd_set_error(err, APD_FAILED, "%s: larger than 16 MiB", name);
-	doc = xmlReadMemory(text, (int)n, name, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
-	    XML_PARSE_NOWARNING);
-	if (doc == NULL) {
-		const xmlError *xe = xmlGetLastError();
-		return apd_set_error(err, APD_FAILED, "%s:%d: not well-formed XML: %s", name,
-		    xe ? xe->line : 0, xe && xe->message ? xe->message : "parse error");
-	}
-	root = xmlDocGetRootElement(doc);
-	if (root == NULL || strcmp((const char *)root->name, "profile") != 0) {
-		xmlFreeDoc(doc);
-		return apd_set_error(err, APD_FAILED, "%s: the root element is not <profile>", name);
-	}
-	p->name = attr(root, "name");
-	p->version = attr(root, "version");
-	for (c = root->children; c && rc == APD_OK; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE)
+	if ((rc = apd_xmlr_open(&r, text, n, name, err)) != APD_OK)
+		return rc;
+	while (rc == APD_OK && (t = apd_xmlr_next(r, err)) != APD_XMLR_EOF) {
+		if (t < 0) {
+			rc = t;
+			break;
+		}
+		if (t != APD_XMLR_START)
 			continue;
-		if (strcmp((const char *)c->name, "hardware-hash") == 0) {
+		if (apd_xmlr_depth(r) == 0) {
+			if (strcmp(apd_xmlr_name(r), "profile") != 0) {
+				rc = apd_set_error(err, APD_FAILED, "%s: the root element is not <profile>",
+				    name);
+				break;
+			}
+			root_seen = true;
+			p->name = attr(r, "name");
+			p->version = attr(r, "version");
+			continue;
+		}
+		if (apd_xmlr_depth(r) != 1)
+			continue;
+		if (strcmp(apd_xmlr_name(r), "hardware-hash") == 0) {
 			char **nh = realloc(p->hwhash, (p->nhwhash + 1) * sizeof(*nh));
 			if (nh == NULL) {
 				rc = apd_set_error(err, APD_FATAL, "out of memory");
 				break;
 			}
 			p->hwhash = nh;
-			if ((nh[p->nhwhash] = attr(c, "name")) == NULL) {
+			if ((nh[p->nhwhash] = attr(r, "name")) == NULL) {
 				rc = apd_set_error(err, APD_FAILED, "%s:%d: <hardware-hash> needs name=",
-				    name, (int)xmlGetLineNo(c));
+				    name, (int)apd_xmlr_line(r));
 				break;
 			}
 			p->nhwhash++;
@@ -233,10 +232,12 @@ apd_profile_load(struct apd_profile *p, const char *text, size_t n, const char *
 			}
 			p->e = ne;
 		}
-		rc = entry(c, name, &p->e[p->n], err);
+		rc = entry(r, name, &p->e[p->n], err);
 		p->n++;   /* freed by apd_profile_free even when incomplete */
 	}
-	xmlFreeDoc(doc);
+	apd_xmlr_free(r);
+	if (rc == APD_OK && !root_seen)
+		rc = apd_set_error(err, APD_FAILED, "%s: the root element is not <profile>", name);
 	for (i = 0; rc == APD_OK && i < p->n; i++)
 		for (j = 0; j < i; j++)
 			if (strcmp(p->e[i].id, p->e[j].id) == 0) {

@@ -168,6 +168,7 @@ report(struct finder *f, const char *host, const char *rel, int os_error, const 
 
 	if (orig == NULL)
 		return APD_FATAL;
+	memset(&cf, 0, sizeof(cf));
 	cf.orig = orig;
 	cf.rel = rel;
 	cf.handle = host;
@@ -885,12 +886,13 @@ off_users(struct apd_csrc *s, char ***roots, size_t *n, struct apd_error *err)
 
 static int
 off_command(struct apd_csrc *s, const struct apd_pentry *e, const char *out_path, int *exit_code,
-    struct apd_error *err)
+    char **artifact, struct apd_error *err)
 {
 	(void)s;
 	(void)e;
 	(void)out_path;
 	*exit_code = -1;
+	*artifact = NULL;
 	return apd_set_error(err, APD_FAILED, "not applicable offline");
 }
 
@@ -920,7 +922,7 @@ static const struct apd_csrc_vtable offline_vt = {
 	.events = off_events,
 	.open = off_open,
 	.read = off_read,
-	.stat = off_stat,
+	.stat_fh = off_stat,
 	.close = off_close,
 	.users = off_users,
 	.reg_walk = off_reg_walk,

@@ -18,7 +18,11 @@
 #define APD_FAILED (-25) /* this item (file, record, rule) unusable; caller may go on */
 #define APD_FATAL  (-30) /* the context is unusable (out of memory, index not writable) */
 
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__MINGW32__)
+/* the Windows build formats through mingw's C99 printf (__USE_MINGW_ANSI_STDIO) */
+#define APD_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#define APD_UNUSED       __attribute__((unused))
+#elif defined(__GNUC__) || defined(__clang__)
 #define APD_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define APD_UNUSED       __attribute__((unused))
 #else

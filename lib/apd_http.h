@@ -79,9 +79,10 @@ struct apd_http_ops {
 	void (*close)(struct apd_http *h);                                  /* close */
 };
 
-/* The transport of this platform (libcurl on Linux). */
+/* The transport of this platform (libcurl on Linux, WinHTTP on Windows). */
 const struct apd_http_ops *apd_http_default(void);
-extern const struct apd_http_ops apd_http_curl_ops;
+extern const struct apd_http_ops apd_http_curl_ops;      /* apd_http_curl.c, Linux */
+extern const struct apd_http_ops apd_http_winhttp_ops;   /* apd_http_winhttp.c, Windows */
 
 /* Prepare a request for reuse: clears the outputs, keeps the buffers' memory. */
 void apd_http_req_init(struct apd_http_req *r);

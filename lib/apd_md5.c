@@ -1,5 +1,5 @@
 /*
- * apd_md5.c - MD5 through OpenSSL EVP, and base64 (see apd_md5.h).
+ * apd_md5.c - MD5 through OpenSSL EVP (see apd_md5.h; base64 is in apd_md5_util.c).
  */
 #include "apd.h"
 #include "apd_md5.h"
@@ -47,43 +47,4 @@ apd_md5_done(struct apd_md5 *h)
 {
 	EVP_MD_CTX_free(h->md);
 	h->md = NULL;
-}
-
-int
-apd_md5_b64(const void *p, size_t n, char out[APD_MD5_B64_LEN + 1])
-{
-	struct apd_md5 h;
-
-	if (apd_md5_init(&h) != APD_OK)
-		return APD_FATAL;
-	apd_md5_update(&h, p, n);
-	apd_md5_final_b64(&h, out);
-	apd_md5_done(&h);
-	return out[0] ? APD_OK : APD_FATAL;
-}
-
-size_t
-apd_base64(const void *p, size_t n, char *out)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *s = p;
-	size_t i, o = 0;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8 | s[i + 2];
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = tab[(v >> 6) & 63];
-		out[o++] = tab[v & 63];
-	}
-	if (i < n) {
-		unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0);
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-	return o;
 }

@@ -15,12 +15,12 @@
 #include "apd_md5.h"
 #include "apd_sas.h"
 #include "apd_sha256.h"
+#include "apd_xmlr.h"
+#include "apd_compat.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,48 +518,36 @@ fill_block_list(struct up *u, struct job *j)
 	return job_begin(u, j, "GET", "comp=blocklist&blocklisttype=all");
 }
 
-/* Mark the blocks named in a <Block><Name/><Size/></Block> list as held. */
+/* Mark one listed block (its <Name> and <Size>) as held when it is ours. */
 static void
-mark_held(struct up *u, xmlNode *list)
+mark_held(struct up *u, const char *name, const char *size)
 {
-	xmlNode *b, *c;
+	long idx = apd_upload_block_index(name, u->res->sha256, u->block_size);
 
-	for (b = list ? list->children : NULL; b; b = b->next) {
-		xmlChar *name = NULL, *size = NULL;
-		long idx;
-
-		if (b->type != XML_ELEMENT_NODE || xmlStrcmp(b->name, BAD_CAST "Block") != 0)
-			continue;
-		for (c = b->children; c; c = c->next) {
-			if (c->type != XML_ELEMENT_NODE)
-				continue;
-			if (xmlStrcmp(c->name, BAD_CAST "Name") == 0 && name == NULL)
-				name = xmlNodeGetContent(c);
-			else if (xmlStrcmp(c->name, BAD_CAST "Size") == 0 && size == NULL)
-				size = xmlNodeGetContent(c);
+	if (idx >= 0 && (uint32_t)idx < u->nblocks && !u->held[idx]) {
+		uint64_t want = (uint32_t)idx + 1 < u->nblocks ? u->block_size :
+		    u->res->size - (uint64_t)idx * u->block_size;
+		if (strtoull(size, NULL, 10) == want) {
+			u->held[idx] = 1;
+			u->res->blocks_held++;
+			u->held_bytes += want;
+			u->done += want;
 		}
-		idx = name ? apd_upload_block_index((const char *)name, u->res->sha256,
-		    u->block_size) : -1;
-		if (idx >= 0 && (uint32_t)idx < u->nblocks && size && !u->held[idx]) {
-			uint64_t want = (uint32_t)idx + 1 < u->nblocks ? u->block_size :
-			    u->res->size - (uint64_t)idx * u->block_size;
-			if (strtoull((const char *)size, NULL, 10) == want) {
-				u->held[idx] = 1;
-				u->res->blocks_held++;
-				u->held_bytes += want;
-				u->done += want;
-			}
-		}
-		xmlFree(name);
-		xmlFree(size);
 	}
 }
 
+/*
+ * <BlockList><CommittedBlocks|UncommittedBlocks><Block><Name/><Size/></Block>:
+ * the blocks the service holds, read with apd_xmlr.h (libxml2 or XmlLite).
+ */
 static int
 finish_block_list(struct up *u, struct job *j)
 {
-	xmlDoc *doc;
-	xmlNode *root, *n;
+	struct apd_xmlr *r;
+	struct apd_error xe;
+	char name[128], size[32], *field = NULL;
+	bool in_list = false, in_block = false;
+	int t;
 
 	j->over = true;
 	if (j->req.status == 404)
@@ -571,17 +559,41 @@ finish_block_list(struct up *u, struct job *j)
 	}
 	if (j->req.status != 200)
 		return status_failure(u, j);
-	doc = xmlReadMemory(j->req.resp.p ? j->req.resp.p : "", (int)j->req.resp.n, "blocklist.xml",
-	    NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
-	if (doc == NULL)
+	apd_error_clear(&xe);
+	if (apd_xmlr_open(&r, j->req.resp.p ? j->req.resp.p : "", j->req.resp.n, "blocklist.xml",
+	    &xe) != APD_OK)
 		return APD_OK;   /* unreadable: resume nothing, lose nothing */
-	root = xmlDocGetRootElement(doc);
-	for (n = root ? root->children : NULL; n; n = n->next)
-		if (n->type == XML_ELEMENT_NODE &&
-		    (xmlStrcmp(n->name, BAD_CAST "CommittedBlocks") == 0 ||
-		    xmlStrcmp(n->name, BAD_CAST "UncommittedBlocks") == 0))
-			mark_held(u, n);
-	xmlFreeDoc(doc);
+	/* a malformed answer stops the reading: what was marked is still ours */
+	while ((t = apd_xmlr_next(r, &xe)) > 0) {
+		const char *nm = apd_xmlr_name(r);
+		int d = apd_xmlr_depth(r);
+		if (t == APD_XMLR_START) {
+			field = NULL;
+			if (d == 1)
+				in_list = strcmp(nm, "CommittedBlocks") == 0 ||
+				    strcmp(nm, "UncommittedBlocks") == 0;
+			else if (d == 2 && in_list && strcmp(nm, "Block") == 0) {
+				in_block = true;
+				name[0] = size[0] = '\0';
+			} else if (d == 3 && in_block && strcmp(nm, "Name") == 0 && name[0] == '\0')
+				field = name;
+			else if (d == 3 && in_block && strcmp(nm, "Size") == 0 && size[0] == '\0')
+				field = size;
+		} else if (t == APD_XMLR_TEXT && field) {
+			size_t have = strlen(field), cap = field == name ? sizeof(name) : sizeof(size);
+			snprintf(field + have, cap - have, "%s", apd_xmlr_text(r));
+		} else if (t == APD_XMLR_END) {
+			field = NULL;
+			if (d == 2 && in_block) {
+				in_block = false;
+				if (name[0] && size[0])
+					mark_held(u, name, size);
+			} else if (d == 1) {
+				in_list = false;
+			}
+		}
+	}
+	apd_xmlr_free(r);
 	return APD_OK;
 }
 
@@ -900,7 +912,7 @@ apd_upload_file(const char *path, const char *sas_url, const struct apd_upload_o
 		return apd_set_error(err, APD_FAILED, "the SAS URL names a blob: a name cannot be given too");
 	}
 
-	u.fd = open(path, O_RDONLY | O_CLOEXEC);
+	u.fd = apd_open_rdonly(path);   /* apd_compat.h: a UTF-8 path on Windows too */
 	if (u.fd < 0 || fstat(u.fd, &u.st) != 0 || !S_ISREG(u.st.st_mode)) {
 		int e = u.fd < 0 ? errno : EINVAL;
 		res->failure = APD_UPF_INPUT;
@@ -967,7 +979,7 @@ apd_upload_file(const char *path, const char *sas_url, const struct apd_upload_o
 		snprintf(res->note, sizeof(res->note), "the SAS does not allow listing blocks: an "
 		    "interrupted upload cannot resume");
 	if (rc == APD_OK && (fstat(u.fd, &st2) != 0 || st2.st_size != u.st.st_size ||
-	    st2.st_mtim.tv_sec != u.st.st_mtim.tv_sec || st2.st_mtim.tv_nsec != u.st.st_mtim.tv_nsec))
+	    APD_MTIME_S(st2) != APD_MTIME_S(u.st) || APD_MTIME_NS(st2) != APD_MTIME_NS(u.st)))
 		rc = fail(&u, APD_UPF_INPUT, APD_FAILED, "%s: the file changed while it was sent; "
 		    "the blob may not match it", path);
 	u.done = res->size;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build apdiag twice (plain, and with AddressSanitizer + UBSan) and run the
-# whole test suite in both.  Prints "N passed, N failed" last; exits non-zero
-# if anything failed.
+# whole test suite in both; cross-build apdiag.exe for Windows (mingw-w64) and
+# run its tests under Wine (tests/win/).  Prints "N passed, N failed" last;
+# exits non-zero if anything failed.
 set -u
 cd "$(dirname "$0")/.."
 passed=0
@@ -25,6 +26,17 @@ run() {   # run BUILDDIR [meson setup options...]
 }
 echo "== plain build (build/)"
 run build
+echo "== Windows build (build-win/: apdiag.exe with mingw-w64, tests under Wine)"
+if command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1; then
+	run build-win --cross-file tools/cross/x86_64-w64-mingw32.ini \
+	    -Dnative_apdiag="$PWD/build/analyze/apdiag"
+elif [ "${CI:-}" = true ]; then
+	echo "x86_64-w64-mingw32-gcc is missing (tools/install-deps.sh installs it): FAIL under CI"
+	status=1
+	failed=$((failed + 1))
+else
+	echo "skipped: x86_64-w64-mingw32-gcc is missing (tools/install-deps.sh installs it)"
+fi
 echo "== sanitizer build (build-asan/: address,undefined)"
 # UBSan only prints by default: make every report fail the test that made it
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"

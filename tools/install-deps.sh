@@ -11,7 +11,8 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     libarchive-dev libpcre2-dev libxml2-dev libsqlite3-dev libjson-c-dev libssl-dev zlib1g-dev check \
     libcurl4-openssl-dev libhivex-dev libgcab-dev \
     cabextract gcab libarchive-tools zstd xz-utils bzip2 zip unzip python3 sqlite3 \
-    libevtx-utils time libhivex-bin libwin-hivex-perl openssl >/dev/null
+    libevtx-utils time libhivex-bin libwin-hivex-perl openssl \
+    gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 wine64 >/dev/null
 
 # Chromium, for the HTML report's browser tests (tests/report/browser_test.py).
 $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
