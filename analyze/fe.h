@@ -9,7 +9,6 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include <sqlite3.h>
 
 /* Exit codes of apdiag (docs/apdiag.1.md, EXIT STATUS). */
 enum apd_exit {
@@ -78,13 +77,15 @@ int apd_collect_main(int argc, char **argv);   /* collect/cli.c */
 int apd_verify_main(int argc, char **argv);    /* collect/cli.c */
 int apd_evtx_main(int argc, char **argv);
 
+/* Declared, not included: the Windows build (collector only) has no SQLite. */
 struct report_opts;
+struct sqlite3;
 /*
  * Write the report of db to path ("-": stdout) in format fmt (an enum
  * report_format); on failure print why, prefixed with verb, remove the
  * partial file and return -1.  0 on success.
  */
-int fe_report_file(sqlite3 *db, const char *path, int fmt, const struct report_opts *o,
+int fe_report_file(struct sqlite3 *db, const char *path, int fmt, const struct report_opts *o,
     const char *verb);
 
 #endif /* APD_FE_H */
