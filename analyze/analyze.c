@@ -259,26 +259,6 @@ col(sqlite3_stmt *s, int i)
 }
 
 /* The facts a technician reads first, in this order; the rest is in the index. */
-static const char *const key_facts[][2] = {
-	{ "device.name", "device" },
-	{ "device.serial", "serial" },
-	{ "os.product_name", "Windows" },
-	{ "os.version", "version" },
-	{ "os.build", "build" },
-	{ "os.ubr", "update (UBR)" },
-	{ "autopilot.DeploymentProfileName", "Autopilot profile" },
-	{ "autopilot.CloudAssignedTenantDomain", "tenant" },
-	{ "autopilot.CloudAssignedTenantId", "tenant id" },
-	{ "autopilot.ErrorCode", "profile download error" },
-	{ "autopilot.ErrorReason", "profile error reason" },
-	{ "esp.SkipDeviceStatusPage", "ESP device page skipped" },
-	{ "esp.SkipUserStatusPage", "ESP user page skipped" },
-	{ "esp.SyncFailureTimeout", "ESP timeout (minutes)" },
-	{ "device.timezone", "time zone" },
-	{ "intune.collected_at", "collected (UTC)" },
-	{ "mdmdiag.areas", "MdmDiagnostics areas" },
-};
-
 static void
 print_key_facts(sqlite3 *db)
 {
@@ -289,13 +269,13 @@ print_key_facts(sqlite3 *db)
 	if (sqlite3_prepare_v2(db, "SELECT value FROM fact WHERE name = ?1 ORDER BY rowid LIMIT 1",
 	    -1, &s, NULL) != SQLITE_OK)
 		return;
-	for (i = 0; i < sizeof(key_facts) / sizeof(key_facts[0]); i++) {
-		sqlite3_bind_text(s, 1, key_facts[i][0], -1, SQLITE_STATIC);
+	for (i = 0; i < report_nkey_facts; i++) {
+		sqlite3_bind_text(s, 1, report_key_facts[i][0], -1, SQLITE_STATIC);
 		if (sqlite3_step(s) == SQLITE_ROW) {
 			if (first)
 				printf("\nDevice:\n");
 			first = 0;
-			printf("  %-26s ", key_facts[i][1]);
+			printf("  %-26s ", report_key_facts[i][1]);
 			fe_safe(stdout, col(s, 0));
 			putchar('\n');
 		}
@@ -309,42 +289,6 @@ print_key_facts(sqlite3 *db)
 }
 
 /* ---- the deployment model (docs/esp.md) ---- */
-
-static const char *
-scenario_text(const char *s)
-{
-	static const char *const map[][2] = {
-		{ "user-driven-entra", "user-driven, Microsoft Entra join" },
-		{ "user-driven-hybrid", "user-driven, Microsoft Entra hybrid join" },
-		{ "self-deploying", "self-deploying" },
-		{ "pre-provisioned", "pre-provisioned" },
-		{ "device-preparation", "Autopilot device preparation (v2)" },
-		{ "esp-only", "ESP without an Autopilot profile" },
-		{ "none", "no Autopilot profile applied" },
-		{ "unknown", "not determined" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(map[i][0], s) == 0)
-			return map[i][1];
-	return s;
-}
-
-/* 9m57s, 1h00m, 41s */
-static const char *
-fmt_duration(char *buf, size_t n, double secs)
-{
-	long v = (long)(secs + 0.5);
-
-	if (v >= 3600)
-		snprintf(buf, n, "%ldh%02ldm", v / 3600, v / 60 % 60);
-	else if (v >= 60)
-		snprintf(buf, n, "%ldm%02lds", v / 60, v % 60);
-	else
-		snprintf(buf, n, "%lds", v);
-	return buf;
-}
 
 /* "timed-out" -> "timed out" */
 static const char *
@@ -381,7 +325,7 @@ print_esp(sqlite3 *db)
 		sqlite3_finalize(s);
 		return;
 	}
-	printf("\nDeployment: %s", scenario_text(col(s, 0)));
+	printf("\nDeployment: %s", report_scenario_text(col(s, 0)));
 	if (*col(s, 1)) {
 		printf(" (");
 		fe_safe(stdout, col(s, 1));
@@ -412,7 +356,7 @@ print_esp(sqlite3 *db)
 	}
 	printf("ESP: %s", words(buf, sizeof(buf), col(s, 4)));
 	if (sqlite3_column_type(s, 5) != SQLITE_NULL)
-		printf(" after %s", fmt_duration(buf, sizeof(buf), sqlite3_column_double(s, 5)));
+		printf(" after %s", report_duration(buf, sizeof(buf), sqlite3_column_double(s, 5)));
 	if (sqlite3_column_type(s, 6) != SQLITE_NULL)
 		printf("; timeout %d min", sqlite3_column_int(s, 6));
 	if (sqlite3_column_type(s, 7) != SQLITE_NULL)
@@ -454,7 +398,7 @@ print_esp(sqlite3 *db)
 			    *col(s, 1) ? ")" : "");
 			printf("  %-30s %-25s %-9s %-12s %d\n", label, col(s, 2),
 			    sqlite3_column_type(s, 3) == SQLITE_NULL ? "-" :
-			    fmt_duration(buf, sizeof(buf), sqlite3_column_double(s, 3)), col(s, 4),
+			    report_duration(buf, sizeof(buf), sqlite3_column_double(s, 3)), col(s, 4),
 			    sqlite3_column_int(s, 5));
 		}
 	}

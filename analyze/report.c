@@ -168,18 +168,53 @@ print_evidence(sqlite3 *db, int64_t fid)
 	sqlite3_finalize(s);
 }
 
+const char *const report_key_facts[][2] = {
+	{ "device.name", "device" },
+	{ "device.serial", "serial" },
+	{ "device.manufacturer", "manufacturer" },
+	{ "device.model", "model" },
+	{ "os.product_name", "Windows" },
+	{ "os.version", "version" },
+	{ "os.build", "build" },
+	{ "os.ubr", "update (UBR)" },
+	{ "autopilot.DeploymentProfileName", "Autopilot profile" },
+	{ "autopilot.CloudAssignedTenantDomain", "tenant" },
+	{ "autopilot.CloudAssignedTenantId", "tenant id" },
+	{ "autopilot.ErrorCode", "profile download error" },
+	{ "autopilot.ErrorReason", "profile error reason" },
+	{ "esp.SkipDeviceStatusPage", "ESP device page skipped" },
+	{ "esp.SkipUserStatusPage", "ESP user page skipped" },
+	{ "esp.SyncFailureTimeout", "ESP timeout (minutes)" },
+	{ "ime.version", "IME agent version" },
+	{ "device.timezone", "time zone" },
+	{ "intune.collected_at", "collected (UTC)" },
+	{ "mdmdiag.areas", "MdmDiagnostics areas" },
+};
+
+const size_t report_nkey_facts = sizeof(report_key_facts) / sizeof(report_key_facts[0]);
+
 /* Steps and references are JSON arrays in the index; json_each reads them. */
+sqlite3_stmt *
+report_list_rows(sqlite3 *db, const char *json, bool refs)
+{
+	sqlite3_stmt *s;
+
+	if (sqlite3_prepare_v2(db, refs ? "SELECT json_extract(value, '$.title'), "
+	    "json_extract(value, '$.url') FROM json_each(?1)" : "SELECT value, NULL FROM json_each(?1)",
+	    -1, &s, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(s, 1, json, -1, SQLITE_TRANSIENT);
+	return s;
+}
+
 static void
 print_list(sqlite3 *db, const char *json, const char *head, bool numbered, bool refs)
 {
 	sqlite3_stmt *s;
 	int n = 0;
 
-	if (sqlite3_prepare_v2(db, refs ? "SELECT json_extract(value, '$.title'), "
-	    "json_extract(value, '$.url') FROM json_each(?1)" : "SELECT value, NULL FROM json_each(?1)",
-	    -1, &s, NULL) != SQLITE_OK)
+	if ((s = report_list_rows(db, json, refs)) == NULL)
 		return;
-	sqlite3_bind_text(s, 1, json, -1, SQLITE_STATIC);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		if (n++ == 0)
 			printf("   %s\n", head);

@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct report_rules {
 	unsigned evaluated;         /* rules evaluated */
@@ -22,6 +23,17 @@ struct report_rules {
 };
 
 void report_text(sqlite3 *db, const struct report_rules *rr);
+/* A finding's fix steps (refs false: rows of step, NULL) or references (refs true: rows of
+   title, url), which the index keeps as JSON arrays; NULL if it cannot be read.  The caller
+   finalizes the statement. */
+sqlite3_stmt *report_list_rows(sqlite3 *db, const char *json, bool refs);
+/* deployment.scenario in words ("user-driven, Microsoft Entra join"); s itself if unknown */
+const char *report_scenario_text(const char *s);
+/* The device facts every report shows first, in this order: { fact name, label }. */
+extern const char *const report_key_facts[][2];
+extern const size_t report_nkey_facts;
+/* 9m57s, 1h00m, 41s; "" for a negative value or NaN */
+const char *report_duration(char *buf, size_t n, double secs);
 /* "verdict", "findings" and "rules" members of the summary object. */
 void report_json(struct apd_jw *w, sqlite3 *db, const struct report_rules *rr);
 

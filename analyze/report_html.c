@@ -246,11 +246,8 @@ html_list(struct rw *w, sqlite3 *db, const char *json, const char *head, bool re
 	sqlite3_stmt *s;
 	int n = 0;
 
-	if (sqlite3_prepare_v2(db, refs ? "SELECT json_extract(value, '$.title'), "
-	    "json_extract(value, '$.url') FROM json_each(?1)" : "SELECT value, NULL FROM json_each(?1)",
-	    -1, &s, NULL) != SQLITE_OK)
+	if ((s = report_list_rows(db, json, refs)) == NULL)
 		return;
-	sqlite3_bind_text(s, 1, json, -1, SQLITE_STATIC);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		if (n++ == 0)
 			rw_printf(w, "<h4>%s</h4>%s", head, refs ? "<ul>" : "<ol>");
@@ -385,29 +382,6 @@ done:
 	free(verdict);
 }
 
-static const char *const key_facts[][2] = {
-	{ "device.name", "device" },
-	{ "device.serial", "serial" },
-	{ "device.manufacturer", "manufacturer" },
-	{ "device.model", "model" },
-	{ "os.product_name", "Windows" },
-	{ "os.version", "version" },
-	{ "os.build", "build" },
-	{ "os.ubr", "update (UBR)" },
-	{ "autopilot.DeploymentProfileName", "Autopilot profile" },
-	{ "autopilot.CloudAssignedTenantDomain", "tenant" },
-	{ "autopilot.CloudAssignedTenantId", "tenant id" },
-	{ "autopilot.ErrorCode", "profile download error" },
-	{ "autopilot.ErrorReason", "profile error reason" },
-	{ "esp.SkipDeviceStatusPage", "ESP device page skipped" },
-	{ "esp.SkipUserStatusPage", "ESP user page skipped" },
-	{ "esp.SyncFailureTimeout", "ESP timeout (minutes)" },
-	{ "ime.version", "IME agent version" },
-	{ "device.timezone", "time zone" },
-	{ "intune.collected_at", "collected (UTC)" },
-	{ "mdmdiag.areas", "MdmDiagnostics areas" },
-};
-
 static void
 html_facts(struct rw *w, sqlite3 *db)
 {
@@ -421,10 +395,10 @@ html_facts(struct rw *w, sqlite3 *db)
 	rw_puts(w, "<table class=\"kv\" id=\"key-facts\">\n");
 	if (sqlite3_prepare_v2(db, "SELECT value FROM fact WHERE name = ?1 ORDER BY rowid LIMIT 1",
 	    -1, &s, NULL) == SQLITE_OK) {
-		for (i = 0; i < sizeof(key_facts) / sizeof(key_facts[0]); i++) {
-			sqlite3_bind_text(s, 1, key_facts[i][0], -1, SQLITE_STATIC);
+		for (i = 0; i < report_nkey_facts; i++) {
+			sqlite3_bind_text(s, 1, report_key_facts[i][0], -1, SQLITE_STATIC);
 			if (sqlite3_step(s) == SQLITE_ROW) {
-				tag_text(w, "<tr><th>", key_facts[i][1], "</th>");
+				tag_text(w, "<tr><th>", report_key_facts[i][1], "</th>");
 				tag_text(w, "<td>", rcol(s, 0), "</td></tr>\n");
 			}
 			sqlite3_reset(s);

@@ -36,10 +36,7 @@ int64_t report_query_int(sqlite3 *db, const char *sql, int64_t dflt);
 
 /* The verdict line: the rank-1 finding's title, or why there is none (owned). */
 char *report_verdict(sqlite3 *db, bool *has_finding);
-const char *report_scenario_text(const char *s);
 const char *report_level_name(int level);
-/* 9m57s, 1h00m, 41s; "" for a negative value */
-const char *report_duration(char *buf, size_t n, double secs);
 
 /*
  * The Gantt chart: one item per ESP phase and per app.  An item is drawn

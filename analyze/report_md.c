@@ -26,11 +26,8 @@ md_list(struct rw *w, sqlite3 *db, const char *json, const char *head, bool refs
 	sqlite3_stmt *s;
 	int n = 0;
 
-	if (sqlite3_prepare_v2(db, refs ? "SELECT json_extract(value, '$.title'), "
-	    "json_extract(value, '$.url') FROM json_each(?1)" : "SELECT value, NULL FROM json_each(?1)",
-	    -1, &s, NULL) != SQLITE_OK)
+	if ((s = report_list_rows(db, json, refs)) == NULL)
 		return;
-	sqlite3_bind_text(s, 1, json, -1, SQLITE_STATIC);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		if (n++ == 0)
 			rw_printf(w, "\n**%s**\n\n", head);

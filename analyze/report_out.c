@@ -128,36 +128,27 @@ utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
-int
-report_html_esc(struct apd_buf *b, const char *s, size_t n)
+/*
+ * The replacement of the character at p[i] (n bytes in all), or NULL to keep
+ * it; *len is how many bytes it replaces (1 unless set).  tmp holds a
+ * replacement built on the spot.
+ */
+typedef const char *esc_rule(const unsigned char *p, size_t i, size_t n, size_t *len,
+    char tmp[3]);
+
+/* Copy s to b, replacing what rep_of says; runs that need nothing are copied whole. */
+static int
+escape(struct apd_buf *b, const char *s, size_t n, esc_rule *rep_of)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run = 0;
 	int rc;
 
 	while (i < n) {
-		unsigned char c = p[i];
-		const char *rep = NULL;
+		char tmp[3];
 		size_t len = 1;
+		const char *rep = rep_of(p, i, n, &len, tmp);
 
-		switch (c) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default:
-			if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
-				rep = "\xEF\xBF\xBD";
-			} else if (c >= 0x80) {
-				len = utf8_len(p + i, n - i);
-				if (len == 0) {
-					rep = "\xEF\xBF\xBD";
-					len = 1;
-				}
-			}
-			break;
-		}
 		if (rep == NULL) {
 			i += len;
 			continue;
@@ -169,89 +160,100 @@ report_html_esc(struct apd_buf *b, const char *s, size_t n)
 		run = i;
 	}
 	return apd_buf_add(b, s + run, n - run);
+}
+
+/* A byte >= 0x80: a valid UTF-8 sequence is kept whole, an invalid byte becomes U+FFFD. */
+static const char *
+non_ascii(const unsigned char *p, size_t i, size_t n, size_t *len)
+{
+	*len = utf8_len(p + i, n - i);
+	if (*len != 0)
+		return NULL;
+	*len = 1;
+	return "\xEF\xBF\xBD";
+}
+
+static const char *
+html_rule(const unsigned char *p, size_t i, size_t n, size_t *len, char tmp[3])
+{
+	unsigned char c = p[i];
+
+	(void)tmp;
+	switch (c) {
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '"': return "&quot;";
+	case '\'': return "&#39;";
+	case '\t': case '\n': case '\r': return NULL;
+	default:
+		if (c < 0x20 || c == 0x7F)
+			return "\xEF\xBF\xBD";
+		return c >= 0x80 ? non_ascii(p, i, n, len) : NULL;
+	}
+}
+
+int
+report_html_esc(struct apd_buf *b, const char *s, size_t n)
+{
+	return escape(b, s, n, html_rule);
+}
+
+static const char *
+md_rule(const unsigned char *p, size_t i, size_t n, size_t *len, char tmp[3])
+{
+	unsigned char c = p[i];
+
+	switch (c) {
+	case '\\': case '`': case '*': case '_': case '[': case ']': case '|': case '~':
+	case '#':
+		tmp[0] = '\\';
+		tmp[1] = (char)c;
+		tmp[2] = '\0';
+		return tmp;
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '&': return "&amp;";
+	case '\n': case '\t': return " ";
+	case '\r': return (i + 1 < n && p[i + 1] == '\n') ? "" : " ";
+	default:
+		if (c < 0x20 || c == 0x7F)
+			return "";
+		return c >= 0x80 ? non_ascii(p, i, n, len) : NULL;
+	}
 }
 
 int
 report_md_esc(struct apd_buf *b, const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0;
-	int rc;
+	return escape(b, s, n, md_rule);
+}
 
-	while (i < n) {
-		unsigned char c = p[i];
-		char tmp[3] = { '\\', (char)c, 0 };
-		const char *rep = NULL;
-		size_t len = 1;
-
-		switch (c) {
-		case '\\': case '`': case '*': case '_': case '[': case ']': case '|': case '~':
-		case '#':
-			rep = tmp;
-			break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '&': rep = "&amp;"; break;
-		case '\n': case '\t': rep = " "; break;
-		case '\r': rep = (i + 1 < n && p[i + 1] == '\n') ? "" : " "; break;
-		default:
-			if (c < 0x20 || c == 0x7F) {
-				rep = "";
-			} else if (c >= 0x80) {
-				len = utf8_len(p + i, n - i);
-				if (len == 0) {
-					rep = "\xEF\xBF\xBD";
-					len = 1;
-				}
-			}
-			break;
+/* JSON inside <script>: nothing that closes the element or starts markup, and no
+   U+2028/U+2029, which end a line in older script parsers */
+static const char *
+script_rule(const unsigned char *p, size_t i, size_t n, size_t *len, char tmp[3])
+{
+	(void)tmp;
+	switch (p[i]) {
+	case '<': return "\\u003c";
+	case '>': return "\\u003e";
+	case '&': return "\\u0026";
+	case 0xE2:
+		if (i + 2 < n && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9)) {
+			*len = 3;
+			return p[i + 2] == 0xA8 ? "\\u2028" : "\\u2029";
 		}
-		if (rep == NULL) {
-			i += len;
-			continue;
-		}
-		if ((rc = apd_buf_add(b, s + run, i - run)) != APD_OK ||
-		    (rc = apd_buf_adds(b, rep)) != APD_OK)
-			return rc;
-		i += len;
-		run = i;
+		return NULL;
+	default:
+		return NULL;
 	}
-	return apd_buf_add(b, s + run, n - run);
 }
 
 int
 report_script_json(struct apd_buf *b, const char *json, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)json;
-	size_t i = 0, run = 0;
-	int rc;
-
-	while (i < n) {
-		const char *rep = NULL;
-		size_t len = 1;
-
-		if (p[i] == '<')
-			rep = "\\u003c";
-		else if (p[i] == '>')
-			rep = "\\u003e";
-		else if (p[i] == '&')
-			rep = "\\u0026";
-		else if (p[i] == 0xE2 && i + 2 < n && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 ||
-		    p[i + 2] == 0xA9)) {
-			rep = p[i + 2] == 0xA8 ? "\\u2028" : "\\u2029";
-			len = 3;
-		}
-		if (rep == NULL) {
-			i++;
-			continue;
-		}
-		if ((rc = apd_buf_add(b, json + run, i - run)) != APD_OK ||
-		    (rc = apd_buf_adds(b, rep)) != APD_OK)
-			return rc;
-		i += len;
-		run = i;
-	}
-	return apd_buf_add(b, json + run, n - run);
+	return escape(b, json, n, script_rule);
 }
 
 /* ---- formats ---- */
