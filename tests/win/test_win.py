@@ -152,7 +152,7 @@ def sc_exe(w, native, tmp):
     if dump.returncode == 0:
         dlls = {d.lower() for d in re.findall(r"DLL Name: (\S+)", dump.stdout)}
         system = {"advapi32.dll", "bcrypt.dll", "cabinet.dll", "kernel32.dll", "msvcrt.dll",
-                  "shell32.dll", "shlwapi.dll", "wevtapi.dll", "winhttp.dll", "ole32.dll",
+                  "shell32.dll", "shlwapi.dll", "wevtapi.dll", "winhttp.dll", "ole32.dll", "ws2_32.dll",
                   "user32.dll"}
         assert dlls <= system, "imports beyond Windows' own DLLs: %s" % (dlls - system)
     print("apdiag.exe: %d bytes" % os.path.getsize(w.exe))
@@ -309,7 +309,8 @@ def sc_gaps(w, native, tmp):
         '<command id="cmd-dsregcmd" run="dsregcmd.exe /status" timeout="60" '
         'output="commands/dsregcmd-status.txt"/>',
         '<command id="cmd-mdmdiag" run="MdmDiagnosticsTool.exe -area Autopilot;TPM -cab '
-        '{tmp}\\mdmdiag.cab" timeout="600" output="commands/mdmdiag.cab"/>'), ["--network"])
+        '{tmp}\\mdmdiag.cab" timeout="600" output="commands/mdmdiag.cab"/>'),
+        ["--network", "--endpoints", w.path(os.path.join(tmp, "no-such-endpoints.xml"))])
     m = manifest(cab)
     gaps = m["gaps"]
     st = {e["id"]: e for e in m["entries"]}
@@ -328,7 +329,8 @@ def sc_gaps(w, native, tmp):
         assert g and g[0]["kind"] == "absent" and g[0]["os_error"] == 2 and exe in g[0]["reason"] \
             and g[0]["os_error_text"], g
     net = [g for g in gaps if g["entry"] == "network"]
-    assert net and "Windows build" in net[0]["reason"], gaps
+    # an endpoint list that cannot be read is the network check's gap (sc_network runs it)
+    assert net and "endpoint list" in net[0]["reason"] and net[0]["os_error"] == 2, gaps
     # absences and fallbacks are not read errors: only the network check counts as one
     errs = [g for g in gaps if g["kind"] == "error"]
     assert all(g["entry"] == "network" for g in errs) and rc == 4, (rc, errs)
@@ -485,6 +487,151 @@ def sc_hostile(w, native, tmp):
           % (h["status"], took))
 
 
+class _NtpResponder:
+    """A UDP SNTP server on 127.0.0.1 that answers each client packet once: stratum 2, its
+    transmit time 2.5 s ahead of this clock, so the collector's offset is known."""
+
+    AHEAD = 2.5
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.answered = 0
+        self.stop = False
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def serve(self):
+        import socket
+        import struct
+        while not self.stop:
+            try:
+                pkt, peer = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            if len(pkt) < 48 or pkt[0] & 7 != 3:
+                continue
+            now = time.time() + self.AHEAD + 2208988800
+            sec, frac = int(now), int((now % 1) * 2**32)
+            ans = bytearray(48)
+            ans[0] = (0 << 6) | (4 << 3) | 4          # LI 0, v4, mode 4 (server)
+            ans[1] = 2                                 # stratum
+            ans[24:32] = pkt[40:48]                    # originate = client's transmit
+            ans[32:40] = struct.pack("!II", sec, frac)
+            ans[40:48] = struct.pack("!II", sec, frac)
+            self.sock.sendto(bytes(ans), peer)
+            self.answered += 1
+
+    def close(self):
+        self.stop = True
+        self.t.join()
+        self.sock.close()
+
+
+def sc_network(w, native, tmp):
+    """--network with Winsock against servers on 127.0.0.1: the Linux build's JSON document."""
+    import http.server
+    import socket
+    import threading
+    body = b"Microsoft Connect Test apdiag-wine\n"
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path != "/connecttest.txt":
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    ntp = _NtpResponder()
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    closed = s.getsockname()[1]
+    s.close()                                  # nobody listens there now
+    hp = httpd.server_address[1]
+    eps = os.path.join(tmp, "endpoints.xml")
+    with open(eps, "w") as f:
+        f.write('<endpoints version="1">\n'
+                '<endpoint id="ncsi" host="127.0.0.1" port="%d" path="/connecttest.txt" '
+                'expect="Microsoft Connect Test" checks="dns tcp http" purpose="test NCSI"/>\n'
+                '<endpoint id="nobody" host="127.0.0.1" port="%d" path="/nope" '
+                'expect="Microsoft Connect Test" checks="dns tcp http" purpose="test 404"/>\n'
+                '<endpoint id="time" host="127.0.0.1" port="%d" checks="dns ntp" '
+                'purpose="test NTP"/>\n'
+                '<endpoint id="refused" host="127.0.0.1" port="%d" checks="dns tcp tls http" '
+                'purpose="test closed port"/>\n'
+                '<endpoint id="https" host="127.0.0.1" port="%d" checks="dns tcp tls http" '
+                'purpose="test TLS"/>\n'
+                '</endpoints>\n' % (hp, hp, ntp.port, closed, hp))
+    try:
+        cab, rc, took = w.collect(tmp, profile(
+            '<registry id="reg-cn" key="HKLM\\SYSTEM\\CurrentControlSet\\Control\\ComputerName"/>'),
+            ["--network", "--endpoints", w.path(eps), "--net-timeout", "3000"])
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        ntp.close()
+    m = manifest(cab)
+    assert not [g for g in m["gaps"] if g["entry"] == "network"], m["gaps"]
+    d = os.path.join(tmp, "x")
+    extract(cab, d)
+    doc = json.load(open(os.path.join(d, "network", "netcheck.json"), encoding="utf-8"))
+    assert doc["format"] == "apdiag-netcheck" and doc["format_version"] == 1, doc
+    assert doc["timeout_ms"] == 3000, doc
+    res = {(r["endpoint"], r["check"]): r for r in doc["results"]}
+    keys = {"endpoint", "host", "port", "check", "status", "ms", "time_utc", "detail", "error",
+            "os_error", "purpose"}
+    for r in doc["results"]:
+        assert set(r) == keys, r
+    st = lambda ep: " ".join(r["status"] for r in doc["results"] if r["endpoint"] == ep)
+    # NCSI over plain HTTP: real DNS, TCP and the body's text
+    assert st("ncsi") == "ok ok ok", doc["results"]
+    assert res[("ncsi", "dns")]["detail"] == "127.0.0.1", res[("ncsi", "dns")]
+    assert res[("ncsi", "tcp")]["detail"] == "connected to 127.0.0.1 port %d" % hp
+    assert res[("ncsi", "http")]["detail"].startswith("HTTP/1.0 200 "), res[("ncsi", "http")]
+    # a 404 without the expected text
+    nb = res[("nobody", "http")]
+    assert nb["status"] == "failed" and nb["detail"].startswith("HTTP/1.0 404") and \
+        'lacks "Microsoft Connect Test"' in nb["error"], nb
+    # NTP: the responder's stratum and its 2.5 s lead
+    assert ntp.answered == 1, ntp.answered
+    t = res[("time", "ntp")]
+    mo = re.fullmatch(r"stratum 2, clock offset ([+-]\d+\.\d{3}) s", t["detail"] or "")
+    assert t["status"] == "ok" and mo and abs(float(mo.group(1)) - ntp.AHEAD) < 0.5, t
+    # a closed port: TCP fails with Winsock's error, TLS and HTTP are skipped
+    assert st("refused") == "ok failed skipped skipped", doc["results"]
+    rt = res[("refused", "tcp")]
+    assert rt["os_error"] == 10061 and rt["error"], rt      # WSAECONNREFUSED
+    # TLS is not built on Windows: recorded as could-not-run, never as ok
+    tl = res[("https", "tls")]
+    assert tl["status"] == "skipped" and "could not run" in tl["error"], tl
+    assert res[("https", "http")]["status"] == "skipped", res[("https", "http")]
+    s = doc["summary"]
+    assert s == {"endpoints": 5, "probes": len(doc["results"]), "failures": 2}, s
+    if native and os.access(native, os.X_OK):
+        db = analyze(native, cab, tmp)
+        facts = dict(db.execute("SELECT name, value FROM fact WHERE name LIKE 'netcheck.%'"))
+        assert facts.get("netcheck.ncsi.http") == "ok", facts
+        assert facts.get("netcheck.refused.tcp") == "failed", facts
+        assert facts.get("netcheck.time.ntp") == "ok", facts
+        n = db.execute("SELECT count(*) FROM event e JOIN source s ON e.source_id = s.id "
+                       "WHERE s.kind = 'netcheck'").fetchone()[0]
+        assert n == len(doc["results"]), n
+    print("network: %d probes, NCSI %s, NTP %s, closed port: %s (%.1f s)"
+          % (len(doc["results"]), res[("ncsi", "http")]["detail"], t["detail"], rt["error"], took))
+
+
 def sc_trace(w, native, tmp):
     """--trace start builds the wpr command line, and says clearly that wpr.exe is absent."""
     rc, out, err = w.run(["collect", "--trace", "start"])
@@ -597,7 +744,7 @@ def sc_upload(w, native, tmp):
 
 SCENARIOS = {"exe": sc_exe, "registry": sc_registry, "files": sc_files, "gaps": sc_gaps,
              "commands": sc_commands, "cleanup": sc_cleanup,
-             "hostile": sc_hostile, "trace": sc_trace, "wprp": sc_wprp, "upload": sc_upload}
+             "hostile": sc_hostile, "trace": sc_trace, "wprp": sc_wprp, "upload": sc_upload, "network": sc_network}
 NO_WINE = {"wprp"}
 
 
