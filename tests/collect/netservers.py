@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Local servers for the --network test, all on 127.0.0.1 with ports the OS
 picks: plain HTTP (the NCSI probe), HTTPS with the given certificate, and an
-SNTP server on UDP.  Writes "http https ntp closed" port numbers to PORTFILE,
+SNTP server on UDP (its clock NETSERVERS_NTP_AHEAD seconds ahead, 0 unless
+set).  Writes "http https ntp closed" port numbers to PORTFILE,
 then serves until it has run for LIFETIME seconds (bounded, never forever).
 usage: netservers.py PORTFILE CERT KEY [LIFETIME]"""
 import http.server, socket, ssl, struct, sys, threading, time
 
 portfile, cert, key = sys.argv[1:4]
 lifetime = float(sys.argv[4]) if len(sys.argv) > 4 else 60
+ntp_ahead = float(__import__('os').environ.get('NETSERVERS_NTP_AHEAD', '0'))
 
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -51,7 +53,7 @@ while time.time() < end:
         continue
     if len(data) < 48:
         continue
-    now = time.time() + 2208988800
+    now = time.time() + ntp_ahead + 2208988800
     sec, frac = int(now), int((now % 1) * 2**32)
     reply = struct.pack('!BBbb11I', 0x24, 2, 6, -20, 0, 0, 0x7f000001,
                         sec, frac, *struct.unpack('!II', data[40:48]), sec, frac, sec, frac)

@@ -487,105 +487,64 @@ def sc_hostile(w, native, tmp):
           % (h["status"], took))
 
 
-class _NtpResponder:
-    """A UDP SNTP server on 127.0.0.1 that answers each client packet once: stratum 2, its
-    transmit time 2.5 s ahead of this clock, so the collector's offset is known."""
-
-    AHEAD = 2.5
-
-    def __init__(self):
-        import socket
-        import threading
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.answered = 0
-        self.stop = False
-        self.t = threading.Thread(target=self.serve, daemon=True)
-        self.t.start()
-
-    def serve(self):
-        import socket
-        import struct
-        while not self.stop:
-            try:
-                pkt, peer = self.sock.recvfrom(512)
-            except socket.timeout:
-                continue
-            if len(pkt) < 48 or pkt[0] & 7 != 3:
-                continue
-            now = time.time() + self.AHEAD + 2208988800
-            sec, frac = int(now), int((now % 1) * 2**32)
-            ans = bytearray(48)
-            ans[0] = (0 << 6) | (4 << 3) | 4          # LI 0, v4, mode 4 (server)
-            ans[1] = 2                                 # stratum
-            ans[24:32] = pkt[40:48]                    # originate = client's transmit
-            ans[32:40] = struct.pack("!II", sec, frac)
-            ans[40:48] = struct.pack("!II", sec, frac)
-            self.sock.sendto(bytes(ans), peer)
-            self.answered += 1
-
-    def close(self):
-        self.stop = True
-        self.t.join()
-        self.sock.close()
+NTP_AHEAD = 2.5   # the test SNTP server's clock leads by this much
 
 
 def sc_network(w, native, tmp):
-    """--network with Winsock against servers on 127.0.0.1: the Linux build's JSON document."""
-    import http.server
-    import socket
-    import threading
-    body = b"Microsoft Connect Test apdiag-wine\n"
-
-    class H(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path != "/connecttest.txt":
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    ntp = _NtpResponder()
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    closed = s.getsockname()[1]
-    s.close()                                  # nobody listens there now
-    hp = httpd.server_address[1]
-    eps = os.path.join(tmp, "endpoints.xml")
-    with open(eps, "w") as f:
-        f.write('<endpoints version="1">\n'
-                '<endpoint id="ncsi" host="127.0.0.1" port="%d" path="/connecttest.txt" '
-                'expect="Microsoft Connect Test" checks="dns tcp http" purpose="test NCSI"/>\n'
-                '<endpoint id="nobody" host="127.0.0.1" port="%d" path="/nope" '
-                'expect="Microsoft Connect Test" checks="dns tcp http" purpose="test 404"/>\n'
-                '<endpoint id="time" host="127.0.0.1" port="%d" checks="dns ntp" '
-                'purpose="test NTP"/>\n'
-                '<endpoint id="refused" host="127.0.0.1" port="%d" checks="dns tcp tls http" '
-                'purpose="test closed port"/>\n'
-                '<endpoint id="https" host="127.0.0.1" port="%d" checks="dns tcp tls http" '
-                'purpose="test TLS"/>\n'
-                '</endpoints>\n' % (hp, hp, ntp.port, closed, hp))
+    """--network with Winsock and Schannel against tests/collect/netservers.py on 127.0.0.1:
+    the Linux build's JSON document, with real DNS, TCP, TLS, HTTP and NTP results."""
+    key, cert = os.path.join(tmp, "key.pem"), os.path.join(tmp, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    ports = os.path.join(tmp, "ports")
+    srv = subprocess.Popen([sys.executable, os.path.join(SRC, "tests", "collect", "netservers.py"),
+                            ports, cert, key, "120"],
+                           env=dict(os.environ, NETSERVERS_NTP_AHEAD=str(NTP_AHEAD)))
     try:
-        cab, rc, took = w.collect(tmp, profile(
-            '<registry id="reg-cn" key="HKLM\\SYSTEM\\CurrentControlSet\\Control\\ComputerName"/>'),
-            ["--network", "--endpoints", w.path(eps), "--net-timeout", "3000"])
+        for _ in range(100):
+            if os.path.exists(ports) and os.path.getsize(ports):
+                break
+            time.sleep(0.1)
+        hp, sp, np_, closed = (int(x) for x in open(ports).read().split())
+        eps = os.path.join(tmp, "endpoints.xml")
+        with open(eps, "w") as f:
+            f.write('<endpoints version="1">\n'
+                    '<endpoint id="ncsi" host="127.0.0.1" port="%d" path="/connecttest.txt" '
+                    'expect="Microsoft Connect Test" checks="dns tcp http" purpose="test NCSI"/>\n'
+                    '<endpoint id="wrongtext" host="127.0.0.1" port="%d" path="/other" '
+                    'expect="Microsoft Connect Test" checks="dns tcp http" purpose="test body"/>\n'
+                    '<endpoint id="time" host="127.0.0.1" port="%d" checks="dns ntp" '
+                    'purpose="test NTP"/>\n'
+                    '<endpoint id="refused" host="127.0.0.1" port="%d" checks="dns tcp tls http" '
+                    'purpose="test closed port"/>\n'
+                    '<endpoint id="https-ok" host="localhost" port="%d" path="/connecttest.txt" '
+                    'expect="Microsoft Connect Test" checks="dns tcp tls http" purpose="test TLS"/>\n'
+                    '<endpoint id="wrongname" host="127.0.0.1" port="%d" checks="tcp tls" '
+                    'purpose="test TLS name"/>\n'
+                    '</endpoints>\n' % (hp, hp, np_, closed, sp, sp))
+        net = ["--network", "--endpoints", w.path(eps), "--net-timeout", "3000"]
+        w.env["APDIAG_NETCHECK_CAFILE"] = w.path(cert)
+        try:
+            cab, rc, took = w.collect(tmp, profile(
+                '<registry id="reg-cn" key="HKLM\\SYSTEM\\CurrentControlSet\\Control\\'
+                'ComputerName"/>'), net)
+            d = os.path.join(tmp, "x")
+            extract(cab, d)
+        finally:
+            del w.env["APDIAG_NETCHECK_CAFILE"]
+        # without the test CA: the same server's certificate is not trusted
+        os.makedirs(os.path.join(tmp, "second"))
+        cab2, _rc, _t = w.collect(os.path.join(tmp, "second"), profile(
+            '<registry id="reg-cn" key="HKLM\\SYSTEM\\CurrentControlSet\\Control\\'
+            'ComputerName"/>'), net)
+        d2 = os.path.join(tmp, "y")
+        extract(cab2, d2)
     finally:
-        httpd.shutdown()
-        httpd.server_close()
-        ntp.close()
+        srv.kill()
+        srv.wait()
     m = manifest(cab)
     assert not [g for g in m["gaps"] if g["entry"] == "network"], m["gaps"]
-    d = os.path.join(tmp, "x")
-    extract(cab, d)
     doc = json.load(open(os.path.join(d, "network", "netcheck.json"), encoding="utf-8"))
     assert doc["format"] == "apdiag-netcheck" and doc["format_version"] == 1, doc
     assert doc["timeout_ms"] == 3000, doc
@@ -595,41 +554,50 @@ def sc_network(w, native, tmp):
     for r in doc["results"]:
         assert set(r) == keys, r
     st = lambda ep: " ".join(r["status"] for r in doc["results"] if r["endpoint"] == ep)
-    # NCSI over plain HTTP: real DNS, TCP and the body's text
+    # NCSI over plain HTTP: real DNS, TCP, the status line and the body's text
     assert st("ncsi") == "ok ok ok", doc["results"]
     assert res[("ncsi", "dns")]["detail"] == "127.0.0.1", res[("ncsi", "dns")]
     assert res[("ncsi", "tcp")]["detail"] == "connected to 127.0.0.1 port %d" % hp
     assert res[("ncsi", "http")]["detail"].startswith("HTTP/1.0 200 "), res[("ncsi", "http")]
-    # a 404 without the expected text
-    nb = res[("nobody", "http")]
-    assert nb["status"] == "failed" and nb["detail"].startswith("HTTP/1.0 404") and \
-        'lacks "Microsoft Connect Test"' in nb["error"], nb
-    # NTP: the responder's stratum and its 2.5 s lead
-    assert ntp.answered == 1, ntp.answered
+    wt = res[("wrongtext", "http")]
+    assert wt["status"] == "failed" and 'lacks "Microsoft Connect Test"' in wt["error"], wt
+    # NTP: the server's stratum and its lead
     t = res[("time", "ntp")]
     mo = re.fullmatch(r"stratum 2, clock offset ([+-]\d+\.\d{3}) s", t["detail"] or "")
-    assert t["status"] == "ok" and mo and abs(float(mo.group(1)) - ntp.AHEAD) < 0.5, t
+    assert t["status"] == "ok" and mo and abs(float(mo.group(1)) - NTP_AHEAD) < 0.5, t
     # a closed port: TCP fails with Winsock's error, TLS and HTTP are skipped
     assert st("refused") == "ok failed skipped skipped", doc["results"]
     rt = res[("refused", "tcp")]
     assert rt["os_error"] == 10061 and rt["error"], rt      # WSAECONNREFUSED
-    # TLS is not built on Windows: recorded as could-not-run, never as ok
-    tl = res[("https", "tls")]
-    assert tl["status"] == "skipped" and "could not run" in tl["error"], tl
-    assert res[("https", "http")]["status"] == "skipped", res[("https", "http")]
+    # Schannel: handshake with SNI, the test CA trusted, HTTP over TLS
+    assert st("https-ok") == "ok ok ok ok", doc["results"]
+    tl = res[("https-ok", "tls")]
+    assert re.fullmatch(r"TLSv1\.[23] \S.*, certificate CN=localhost, valid until "
+                        r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4} GMT", tl["detail"]), tl
+    assert res[("https-ok", "http")]["detail"].startswith("HTTP/1.0 200 "), res
+    # the host name is checked too: 127.0.0.1 is not in the certificate
+    wn = res[("wrongname", "tls")]
+    assert wn["status"] == "failed" and wn["error"].startswith("certificate not trusted") \
+        and wn["os_error"] & 0xffffffff == 0x800B010F, wn        # CERT_E_CN_NO_MATCH
     s = doc["summary"]
-    assert s == {"endpoints": 5, "probes": len(doc["results"]), "failures": 2}, s
+    assert s == {"endpoints": 6, "probes": len(doc["results"]), "failures": 3}, s
+    # without APDIAG_NETCHECK_CAFILE the self-signed certificate is untrusted
+    doc2 = json.load(open(os.path.join(d2, "network", "netcheck.json"), encoding="utf-8"))
+    u = [r for r in doc2["results"] if r["endpoint"] == "https-ok" and r["check"] == "tls"][0]
+    assert u["status"] == "failed" and u["error"].startswith("certificate not trusted") and \
+        u["os_error"] & 0xffffffff == 0x800B0109 and u["detail"], u        # CERT_E_UNTRUSTEDROOT
     if native and os.access(native, os.X_OK):
         db = analyze(native, cab, tmp)
         facts = dict(db.execute("SELECT name, value FROM fact WHERE name LIKE 'netcheck.%'"))
-        assert facts.get("netcheck.ncsi.http") == "ok", facts
-        assert facts.get("netcheck.refused.tcp") == "failed", facts
-        assert facts.get("netcheck.time.ntp") == "ok", facts
+        for k, v in (("ncsi.http", "ok"), ("refused.tcp", "failed"), ("time.ntp", "ok"),
+                     ("https-ok.tls", "ok"), ("https-ok.http", "ok")):
+            assert facts.get("netcheck." + k) == v, (k, facts)
         n = db.execute("SELECT count(*) FROM event e JOIN source s ON e.source_id = s.id "
                        "WHERE s.kind = 'netcheck'").fetchone()[0]
         assert n == len(doc["results"]), n
-    print("network: %d probes, NCSI %s, NTP %s, closed port: %s (%.1f s)"
-          % (len(doc["results"]), res[("ncsi", "http")]["detail"], t["detail"], rt["error"], took))
+    print("network: %d probes; TLS %s; NTP %s; closed port: %s; untrusted: %s; wrong name: %s "
+          "(%.1f s)" % (len(doc["results"]), tl["detail"], t["detail"], rt["error"], u["error"],
+                        wn["error"], took))
 
 
 def sc_trace(w, native, tmp):
