@@ -39,6 +39,7 @@
 struct nc_plat {
 	int started;
 	bool have_cred;
+	SECURITY_STATUS cred_status;   /* AcquireCredentialsHandle's, when it failed */
 	CredHandle cred;
 	HCERTSTORE extra;   /* APDIAG_NETCHECK_CAFILE's roots, or NULL */
 };
@@ -240,8 +241,7 @@ nc_plat_open(struct nc_plat **pl, const struct apd_netcheck_opts *o, struct apd_
 		st = AcquireCredentialsHandleA(NULL, (SEC_CHAR *)UNISP_NAME_A, SECPKG_CRED_OUTBOUND,
 		    NULL, &sc, NULL, NULL, &(*pl)->cred, &exp);
 		(*pl)->have_cred = st == SEC_E_OK;   /* else each tls check says why */
-		if (st != SEC_E_OK)
-			(*pl)->cred.dwLower = (ULONG_PTR)st;
+		(*pl)->cred_status = st;
 	}
 	return APD_OK;
 }
@@ -476,9 +476,9 @@ nc_tls_start(struct nc_plat *pl, nc_sock s, const struct nc_ep *e, struct nc_pro
 
 	*tp = NULL;
 	if (!pl->have_cred) {
-		p->os_error = (int)pl->cred.dwLower;
+		p->os_error = (int)pl->cred_status;
 		sec_error(p->error, sizeof(p->error), "cannot set up TLS (AcquireCredentialsHandle)",
-		    (long)pl->cred.dwLower);
+		    (long)pl->cred_status);
 		return;
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
