@@ -30,11 +30,10 @@ static const char *const stmt_sql[S__N] = {
 	[S_SOURCE_END] = "UPDATE source SET status = ?2, error = ?3, sha256 = ?4, "
 	    "size = COALESCE(?5, size), records = ?6, warnings = ?7, kind = COALESCE(?8, kind) "
 	    "WHERE id = ?1",
+	/* followed by EVENT_BATCH rows of EVENT_COLS parameters (event_batch_sql) */
 	[S_EVENT] = "INSERT INTO event(source_id, seq, ts_utc, ts_local, tz_source, level, channel, "
 	    "provider, event_id, component, thread, message, data, line, offset, record_id, computer, "
-	    "user_sid, pid, recovered) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-	    "?19, ?20)",
+	    "user_sid, pid, recovered) SELECT * FROM (VALUES ",
 	[S_REGKEY_GET] = "SELECT id FROM reg_key WHERE key = ?2 AND hive = ?1",
 	[S_REGKEY_ADD] = "INSERT INTO reg_key(hive, key) VALUES (?1, ?2)",
 	[S_REGVAL] = "INSERT INTO reg_val(source_id, key_id, name, type, value, line) "
@@ -45,6 +44,17 @@ static const char *const stmt_sql[S__N] = {
 	[S_WARN] = "INSERT INTO warning(source_id, line, offset, message) VALUES (?1, ?2, ?3, ?4)",
 	[S_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
 };
+
+/*
+ * Events are inserted EVENT_BATCH rows per statement: one INSERT of a
+ * single row opens and positions a cursor on the table and on each of its
+ * three indexes, and that per-statement work was over a third of the cost
+ * of a row (bench/analyze.sh: ~0.45 s per million events).  The statement
+ * is INSERT ... SELECT over a VALUES list filtered on source_id, so that a
+ * batch flushed before it is full leaves its unbound (NULL) rows out.
+ */
+#define EVENT_BATCH 16
+#define EVENT_COLS 20
 
 struct apd_store {
 	sqlite3 *db;
@@ -65,6 +75,9 @@ struct apd_store {
 	} outer[32];
 	unsigned nouter;
 	uint64_t pending;       /* rows since the last commit */
+	sqlite3_stmt *ev_batch; /* the batched event insert (EVENT_BATCH rows) */
+	unsigned nbatch;        /* rows bound in it, not yet inserted */
+	int64_t next_event;     /* the rowid the next event gets: event.id is ours alone */
 	struct apd_fts *fts;    /* full-text index, built on a second thread */
 	struct apd_buf key;     /* the last registry key looked up: hive '\0' key */
 	size_t key_hive_len;
@@ -128,6 +141,44 @@ bind_sv(sqlite3_stmt *s, int i, struct apd_sv v)
 		sqlite3_bind_text(s, i, v.p, (int)v.n, SQLITE_STATIC);
 }
 
+/* stmt_sql[S_EVENT] with its VALUES rows and the filter; NULL if out of memory. */
+static char *
+event_batch_sql(void)
+{
+	struct apd_buf b;
+	int r, c;
+
+	apd_buf_init(&b, SIZE_MAX);
+	if (apd_buf_adds(&b, stmt_sql[S_EVENT]) != APD_OK)
+		goto oom;
+	for (r = 0; r < EVENT_BATCH; r++) {
+		if (apd_buf_adds(&b, r ? ", (" : "(") != APD_OK)
+			goto oom;
+		for (c = 0; c < EVENT_COLS; c++)
+			if (apd_buf_adds(&b, c ? ", ?" : "?") != APD_OK)
+				goto oom;
+		if (apd_buf_adds(&b, ")") != APD_OK)
+			goto oom;
+	}
+	/* column1 is source_id, never NULL in a bound row */
+	if (apd_buf_adds(&b, ") WHERE column1 IS NOT NULL") != APD_OK)
+		goto oom;
+	return b.p;   /* NUL-terminated; the caller frees it */
+oom:
+	apd_buf_done(&b);
+	return NULL;
+}
+
+/* For the batched statement: the row's strings live only during the sink's call. */
+static void
+bind_svt(sqlite3_stmt *s, int i, struct apd_sv v)
+{
+	if (v.p == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v.p, (int)v.n, SQLITE_TRANSIENT);
+}
+
 static void
 bind_str(sqlite3_stmt *s, int i, const char *v)
 {
@@ -151,53 +202,83 @@ tz_name(enum apd_tz tz)
 
 /* ---- the sink ---- */
 
+/* Insert the rows bound so far (none: nothing to do). */
+static int
+flush_events(struct apd_store *st)
+{
+	int rc;
+
+	if (st->nbatch == 0)
+		return APD_OK;
+	rc = sqlite3_step(st->ev_batch);
+	sqlite3_reset(st->ev_batch);
+	sqlite3_clear_bindings(st->ev_batch);
+	if (rc != SQLITE_DONE)
+		return fail_db(st, "write");
+	/* the full-text rows were keyed on rowids predicted before the insert */
+	if (sqlite3_last_insert_rowid(st->db) != st->next_event - 1) {
+		st->rc = apd_set_error(&st->err, APD_FATAL, "event ids out of step: %lld, expected %lld",
+		    (long long)sqlite3_last_insert_rowid(st->db), (long long)(st->next_event - 1));
+		return APD_FATAL;
+	}
+	st->pending += st->nbatch;
+	st->nbatch = 0;
+	if (st->pending >= COMMIT_EVERY) {
+		st->pending = 0;
+		if (exec(st, "COMMIT; BEGIN") != APD_OK)
+			return APD_FATAL;
+	}
+	return APD_OK;
+}
+
 static int
 s_event(void *ud, const struct apd_event *ev)
 {
 	struct apd_store *st = ud;
-	sqlite3_stmt *s = st->stmt[S_EVENT];
+	sqlite3_stmt *s = st->ev_batch;
+	int b = (int)st->nbatch * EVENT_COLS;
 	size_t n;
 
 	if (st->rc != APD_OK)
 		return st->rc;
-	sqlite3_bind_int64(s, 1, st->cur);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)++st->seq);
+	sqlite3_bind_int64(s, b + 1, st->cur);
+	sqlite3_bind_int64(s, b + 2, (sqlite3_int64)++st->seq);
 	if (ev->ts_utc != APD_TS_NONE)
-		sqlite3_bind_int64(s, 3, ev->ts_utc);
-	bind_sv(s, 4, ev->ts_local);
-	sqlite3_bind_text(s, 5, tz_name(ev->tz), -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 6, ev->level);
-	bind_sv(s, 7, ev->channel);
-	bind_sv(s, 8, ev->provider);
+		sqlite3_bind_int64(s, b + 3, ev->ts_utc);
+	bind_svt(s, b + 4, ev->ts_local);
+	sqlite3_bind_text(s, b + 5, tz_name(ev->tz), -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, b + 6, ev->level);
+	bind_svt(s, b + 7, ev->channel);
+	bind_svt(s, b + 8, ev->provider);
 	if (ev->event_id >= 0)
-		sqlite3_bind_int64(s, 9, ev->event_id);
-	bind_sv(s, 10, ev->component);
-	bind_sv(s, 11, ev->thread);
+		sqlite3_bind_int64(s, b + 9, ev->event_id);
+	bind_svt(s, b + 10, ev->component);
+	bind_svt(s, b + 11, ev->thread);
 	/* SQLite caps a value at SQLITE_MAX_LENGTH; parsers cap records far below */
 	n = ev->message.n;
 	if (ev->message.p)
-		sqlite3_bind_text(s, 12, ev->message.p, (int)(n > INT32_MAX ? INT32_MAX : n),
-		    SQLITE_STATIC);
-	bind_sv(s, 13, ev->data);
+		sqlite3_bind_text(s, b + 12, ev->message.p, (int)(n > INT32_MAX ? INT32_MAX : n),
+		    SQLITE_TRANSIENT);
+	bind_svt(s, b + 13, ev->data);
 	if (ev->line)
-		sqlite3_bind_int64(s, 14, (sqlite3_int64)ev->line);
-	sqlite3_bind_int64(s, 15, (sqlite3_int64)ev->offset);
+		sqlite3_bind_int64(s, b + 14, (sqlite3_int64)ev->line);
+	sqlite3_bind_int64(s, b + 15, (sqlite3_int64)ev->offset);
 	if (ev->record_id >= 0)
-		sqlite3_bind_int64(s, 16, ev->record_id);
-	bind_sv(s, 17, ev->computer);
-	bind_sv(s, 18, ev->user_sid);
+		sqlite3_bind_int64(s, b + 16, ev->record_id);
+	bind_svt(s, b + 17, ev->computer);
+	bind_svt(s, b + 18, ev->user_sid);
 	if (ev->pid >= 0)
-		sqlite3_bind_int64(s, 19, ev->pid);
+		sqlite3_bind_int64(s, b + 19, ev->pid);
 	if (ev->recovered)
-		sqlite3_bind_int(s, 20, 1);
+		sqlite3_bind_int(s, b + 20, 1);
 	st->records++;
-	if (step(st, S_EVENT) != APD_OK)
-		return APD_FATAL;
-	if (ev->message.p && apd_fts_add(st->fts, sqlite3_last_insert_rowid(st->db), ev->message.p,
-	    n) != APD_OK) {
+	if (ev->message.p && apd_fts_add(st->fts, st->next_event, ev->message.p, n) != APD_OK) {
 		st->rc = apd_set_error(&st->err, APD_FATAL, "full-text index: out of memory");
 		return APD_FATAL;
 	}
+	st->next_event++;
+	if (++st->nbatch == EVENT_BATCH)
+		return flush_events(st);
 	return APD_OK;
 }
 
@@ -420,7 +501,7 @@ c_end(void *ud, int64_t id, const struct apd_source_result *r)
 
 	int rc;
 
-	if (st->rc != APD_OK)
+	if (st->rc != APD_OK || flush_events(st) != APD_OK)
 		return st->rc;
 	if (id != st->cur) {
 		st->rc = apd_set_error(&st->err, APD_FATAL, "source %lld ended out of order",
@@ -558,14 +639,19 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 		return APD_FATAL;
 	}
 	for (i = 0; i < S__N; i++) {
-		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		    &st->stmt[i], NULL) != SQLITE_OK) {
+		char *batch = i == S_EVENT ? event_batch_sql() : NULL;
+		if ((i == S_EVENT && batch == NULL) || sqlite3_prepare_v3(st->db, batch ? batch :
+		    stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) != SQLITE_OK) {
+			free(batch);
 			fail_db(st, stmt_sql[i]);
 			*err = st->err;
 			apd_store_free(st);
 			return APD_FATAL;
 		}
+		free(batch);
 	}
+	st->ev_batch = st->stmt[S_EVENT];
+	st->next_event = 1;   /* the index is new: the first rowid SQLite gives is 1 */
 	if (apd_fts_start(&st->fts, path, err) != APD_OK) {
 		apd_store_free(st);
 		return APD_FATAL;
@@ -613,7 +699,7 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 	double t = st->t_start;
 	int i;
 
-	if (st->rc != APD_OK) {
+	if (st->rc != APD_OK || flush_events(st) != APD_OK) {
 		*err = st->err;
 		return st->rc;
 	}
