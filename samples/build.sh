@@ -41,10 +41,14 @@ mkdir -p "$stage"
 echo "== generating pieces"
 python3 "$tools/gen_pieces.py" "$pieces"
 
-# copy a pieces folder to the stage, giving every file the same mtime
+# copy a pieces folder to the stage under the names the device writes (a piece
+# named like a corpus log is kept as NAME.piece: gen_pieces.py), giving every
+# file the same mtime
 stage_copy() { # src dst mtime
+    local f
     mkdir -p "$2"
     cp -R "$1/." "$2/"
+    find "$2" -name '*.piece' -print0 | while IFS= read -r -d '' f; do mv "$f" "${f%.piece}"; done
     find "$2" -exec touch -h -d "$3" {} +
 }
 
@@ -109,8 +113,8 @@ echo "== LZX cabs"
 python3 "$tools/mkcab_lzx.py" -o "$here/lzx.cab" \
     "$pieces/esp-app-failure/MdmLogCollectorFootPrint.txt"
 python3 "$tools/mkcab_lzx.py" -o "$here/lzx-multi.cab" \
-    "$pieces/esp-app-failure/IntuneManagementExtension.log" \
-    "$pieces/esp-app-failure/MdmDiagReport_RegistryDump.reg"
+    "$stage/a/IntuneManagementExtension.log" \
+    "$stage/a/MdmDiagReport_RegistryDump.reg"
 
 echo "== verifying"
 for c in mdmdiag-esp-app-failure mdmdiag-preprov-notcomputed mdmdiag-hybrid-user-app-failure \
@@ -139,8 +143,8 @@ check_lzx() { # cab file...
     done
 }
 check_lzx "$here/lzx.cab" "$pieces/esp-app-failure/MdmLogCollectorFootPrint.txt"
-check_lzx "$here/lzx-multi.cab" "$pieces/esp-app-failure/IntuneManagementExtension.log" \
-    "$pieces/esp-app-failure/MdmDiagReport_RegistryDump.reg"
+check_lzx "$here/lzx-multi.cab" "$stage/a/IntuneManagementExtension.log" \
+    "$stage/a/MdmDiagReport_RegistryDump.reg"
 for f in "$here"/*.cab "$here"/*.zip; do
     sz=$(stat -c %s "$f")
     if [ "$sz" -ge 204800 ]; then echo "build.sh: $f is $sz bytes (limit 200 KB)" >&2; exit 1; fi

