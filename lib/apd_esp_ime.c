@@ -145,62 +145,54 @@ new_value(struct json_object *o, const char *member)
 	return v;
 }
 
-/* Get policies = [{"Id":..,"Name":..,"Version":..,"Intent":..,"TargetType":..}, ...] */
+/* Call fn on each object of a "Get policies = [...]" array; anything else is ignored. */
 static void
-policies(struct esp_ctx *c, struct apd_sv json)
+each_policy(struct esp_ctx *c, struct apd_sv json,
+    void (*fn)(struct esp_ctx *c, struct json_object *p))
 {
 	struct json_object *arr = parse_json(json);
 	size_t i, n;
 
-	if (arr == NULL || !json_object_is_type(arr, json_type_array)) {
-		json_object_put(arr);
-		return;
-	}
-	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
-		struct json_object *p = json_object_array_get_idx(arr, i);
-		const char *id = jstr(p, "Id"), *name = jstr(p, "Name");
-		int64_t v;
-		int k;
-
-		if (id == NULL || strlen(id) != 36 || (k = esp_app_get(c, id, 36, AK_WIN32)) < 0)
-			continue;
-		if (name)
-			esp_app_name(c, k, apd_sv_cstr(name), 5, "IME policy (Get policies)");
-		if (jint(p, "Version", &v) && v > esp_app(c, k)->rev)
-			esp_app(c, k)->rev = (int)v;
-		if (jint(p, "Intent", &v) && intent_code(v))
-			esp_app(c, k)->intent = intent_code(v);
-		if (jint(p, "TargetType", &v) && v >= 1 && v <= 3)
-			esp_app(c, k)->target |= (unsigned)v;
+	if (arr != NULL && json_object_is_type(arr, json_type_array)) {
+		n = json_object_array_length(arr);
+		for (i = 0; i < n; i++)
+			fn(c, json_object_array_get_idx(arr, i));
 	}
 	json_object_put(arr);
 }
 
+/* Get policies = [{"Id":..,"Name":..,"Version":..,"Intent":..,"TargetType":..}, ...] */
+static void
+policy_app(struct esp_ctx *c, struct json_object *p)
+{
+	const char *id = jstr(p, "Id"), *name = jstr(p, "Name");
+	int64_t v;
+	int k;
+
+	if (id == NULL || strlen(id) != 36 || (k = esp_app_get(c, id, 36, AK_WIN32)) < 0)
+		return;
+	if (name)
+		esp_app_name(c, k, apd_sv_cstr(name), 5, "IME policy (Get policies)");
+	if (jint(p, "Version", &v) && v > esp_app(c, k)->rev)
+		esp_app(c, k)->rev = (int)v;
+	if (jint(p, "Intent", &v) && intent_code(v))
+		esp_app(c, k)->intent = intent_code(v);
+	if (jint(p, "TargetType", &v) && v >= 1 && v <= 3)
+		esp_app(c, k)->target |= (unsigned)v;
+}
+
 /* [HS] Get policies = [...]: remediation names. */
 static void
-hs_policies(struct esp_ctx *c, struct apd_sv json)
+policy_remediation(struct esp_ctx *c, struct json_object *p)
 {
-	struct json_object *arr = parse_json(json);
-	size_t i, n;
+	const char *id = jstr(p, "PolicyId") ? jstr(p, "PolicyId") : jstr(p, "Id");
+	const char *name = jstr(p, "PolicyName") ? jstr(p, "PolicyName") : jstr(p, "Name");
+	int k;
 
-	if (arr == NULL || !json_object_is_type(arr, json_type_array)) {
-		json_object_put(arr);
+	if (id == NULL || strlen(id) != 36 || (k = esp_script_get(c, id, 36, "remediation")) < 0)
 		return;
-	}
-	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
-		struct json_object *p = json_object_array_get_idx(arr, i);
-		const char *id = jstr(p, "PolicyId") ? jstr(p, "PolicyId") : jstr(p, "Id");
-		const char *name = jstr(p, "PolicyName") ? jstr(p, "PolicyName") : jstr(p, "Name");
-		int k;
-
-		if (id == NULL || strlen(id) != 36 || (k = esp_script_get(c, id, 36, "remediation")) < 0)
-			continue;
-		if (name && esp_script(c, k)->name == NULL)
-			esp_script(c, k)->name = esp_strndup(c, name, strlen(name));
-	}
-	json_object_put(arr);
+	if (name && esp_script(c, k)->name == NULL)
+		esp_script(c, k)->name = esp_strndup(c, name, strlen(name));
 }
 
 static void
@@ -365,7 +357,7 @@ handle(struct esp_ctx *c, const struct apd_esp_match *m, const struct row *r)
 		break;
 	}
 	case ESPL_POLICIES:
-		policies(c, f[ESPF_JSON]);
+		each_policy(c, f[ESPF_JSON], policy_app);
 		break;
 	case ESPL_APP_CONTEXT:
 		if ((a = app_of(c, m, r, true)) >= 0)
@@ -661,7 +653,7 @@ handle(struct esp_ctx *c, const struct apd_esp_match *m, const struct row *r)
 		break;
 	}
 	case ESPL_HS_POLICIES:
-		hs_policies(c, f[ESPF_JSON]);
+		each_policy(c, f[ESPF_JSON], policy_remediation);
 		break;
 	case ESPL_HS_DETECT: {
 		struct tctx *x = thread_ctx(c, r);
