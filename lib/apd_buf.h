@@ -27,6 +27,24 @@ int apd_buf_addc(struct apd_buf *b, char c);
 int apd_buf_adds(struct apd_buf *b, const char *s);
 int apd_buf_printf(struct apd_buf *b, const char *fmt, ...) APD_PRINTF(2, 3);
 
+/* apd_buf_reserve with the common case (room enough) inline: for writers that
+   fill b->p + b->n directly and then call apd_buf_set_end. */
+static inline int
+apd_buf_room(struct apd_buf *b, size_t extra)
+{
+	if (b->p && b->cap - b->n > extra)
+		return APD_OK;
+	return apd_buf_reserve(b, extra);
+}
+
+/* Set b's length from the end pointer o of what was written in place. */
+static inline void
+apd_buf_set_end(struct apd_buf *b, char *o)
+{
+	b->n = (size_t)(o - b->p);
+	b->p[b->n] = '\0';
+}
+
 static inline struct apd_sv
 apd_buf_sv(const struct apd_buf *b)
 {

@@ -136,22 +136,6 @@ apd_crc32(uint32_t crc, const void *data, size_t n)
 
 /* ---- text output ---- */
 
-/* Room for `extra` more bytes; the caller writes at b->p + b->n. */
-static inline int
-room(struct apd_buf *b, size_t extra)
-{
-	if (b->p && b->cap - b->n > extra)
-		return APD_OK;
-	return apd_buf_reserve(b, extra);
-}
-
-static void
-fix(struct apd_buf *b, char *o)
-{
-	b->n = (size_t)(o - b->p);
-	b->p[b->n] = '\0';
-}
-
 /* ASCII bytes that need escaping: 1 XML (& < >), 2 JSON (" \ and controls). */
 static const unsigned char esc_class[128] = {
 	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
@@ -226,7 +210,7 @@ put_utf16(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc
 	char *o;
 	int rc;
 
-	if ((rc = room(b, units * 6 + 4)) != APD_OK)
+	if ((rc = apd_buf_room(b, units * 6 + 4)) != APD_OK)
 		return rc;
 	o = b->p + b->n;
 	for (i = 0; i < units; i++) {
@@ -314,7 +298,7 @@ put_utf16(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc
 		}
 		o = put_cp(o, u);
 	}
-	fix(b, o);
+	apd_buf_set_end(b, o);
 	return APD_OK;
 }
 
@@ -328,7 +312,7 @@ put_utf8(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc 
 
 	if (esc == APD_EVTX_ESC_NONE)
 		return apd_buf_add(b, p, n);
-	if ((rc = room(b, n * 6 + 1)) != APD_OK)
+	if ((rc = apd_buf_room(b, n * 6 + 1)) != APD_OK)
 		return rc;
 	o = b->p + b->n;
 	for (i = 0; i < n; i++) {
@@ -337,7 +321,7 @@ put_utf8(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc 
 		else
 			*o++ = (char)p[i];
 	}
-	fix(b, o);
+	apd_buf_set_end(b, o);
 	return APD_OK;
 }
 
@@ -355,7 +339,7 @@ put_ansi(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc 
 	char *o;
 	int rc;
 
-	if ((rc = room(b, n * 6 + 1)) != APD_OK)
+	if ((rc = apd_buf_room(b, n * 6 + 1)) != APD_OK)
 		return rc;
 	o = b->p + b->n;
 	for (i = 0; i < n && p[i]; i++) {
@@ -365,7 +349,7 @@ put_ansi(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc 
 		else
 			o = put_cp(o, p[i] >= 0xA0 ? p[i] : hi[p[i] - 0x80]);
 	}
-	fix(b, o);
+	apd_buf_set_end(b, o);
 	return APD_OK;
 }
 
@@ -540,15 +524,15 @@ scalar_text(struct apd_buf *b, unsigned t, const unsigned char *p, size_t n,
 		need = n >= 8 ? 8 + 4 * (size_t)p[1] : 8;
 	if (need == 0 || n < need || (t != APD_EVTX_T_SID && n != need)) {
 		/* binary, EvtHandle, unknown types and values of the wrong size: hex */
-		if ((rc = room(b, 2 * n + 1)) != APD_OK)
+		if ((rc = apd_buf_room(b, 2 * n + 1)) != APD_OK)
 			return rc;
 		o = b->p + b->n;
 		for (i = 0; i < n; i++)
 			o = put_hex(o, p[i], 2, true);
-		fix(b, o);
+		apd_buf_set_end(b, o);
 		return APD_OK;
 	}
-	if ((rc = room(b, 48 + (t == APD_EVTX_T_SID ? 11 * (size_t)p[1] : 0))) != APD_OK)
+	if ((rc = apd_buf_room(b, 48 + (t == APD_EVTX_T_SID ? 11 * (size_t)p[1] : 0))) != APD_OK)
 		return rc;
 	o = b->p + b->n;
 	switch (t) {
@@ -668,7 +652,7 @@ scalar_text(struct apd_buf *b, unsigned t, const unsigned char *p, size_t n,
 	default:
 		break;
 	}
-	fix(b, o);
+	apd_buf_set_end(b, o);
 	return APD_OK;
 }
 

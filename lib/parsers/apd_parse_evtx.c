@@ -170,32 +170,15 @@ json_put(char *o, const char *s, size_t n)
 	return o;
 }
 
-/* apd_buf_reserve, with the common case (room enough) inline. */
-static inline int
-reserve(struct apd_buf *b, size_t extra)
-{
-	if (b->p && b->cap - b->n > extra)
-		return APD_OK;
-	return apd_buf_reserve(b, extra);
-}
-
-/* Set b's length from the end pointer o. */
-static void
-buf_end(struct apd_buf *b, char *o)
-{
-	b->n = (size_t)(o - b->p);
-	b->p[b->n] = '\0';
-}
-
 /* Append s[0..n) to b as the inside of a JSON string. */
 static int
 json_text(struct apd_buf *b, const char *s, size_t n)
 {
 	int rc;
 
-	if ((rc = reserve(b, 6 * n + 16)) != APD_OK)
+	if ((rc = apd_buf_room(b, 6 * n + 16)) != APD_OK)
 		return rc;
-	buf_end(b, json_put(b->p + b->n, s, n));
+	apd_buf_set_end(b, json_put(b->p + b->n, s, n));
 	return APD_OK;
 }
 
@@ -299,7 +282,7 @@ add_field(struct ev *e, const char *k, size_t kn, bool kstable, const struct apd
 	if (t == &e->tmp) {
 		apd_buf_reset(t);
 	} else {
-		if ((rc = reserve(t, kn + 4)) != APD_OK)
+		if ((rc = apd_buf_room(t, kn + 4)) != APD_OK)
 			return rc;
 		o = t->p + t->n;
 		if (t->n) {
@@ -311,7 +294,7 @@ add_field(struct ev *e, const char *k, size_t kn, bool kstable, const struct apd
 			o += kn;
 			*o++ = '=';
 		}
-		buf_end(t, o);
+		apd_buf_set_end(t, o);
 	}
 	v0 = t->n;
 	is_num = v && v->kind == APD_EVTX_VALUE && v->type >= APD_EVTX_T_INT8 &&
@@ -334,7 +317,7 @@ add_field(struct ev *e, const char *k, size_t kn, bool kstable, const struct apd
 	if (!f->in_data)
 		e->dup = true;
 	d = f->in_data ? &e->data : &e->vals;
-	if ((rc = reserve(d, 6 * kn + 6 * vn + 40)) != APD_OK)
+	if ((rc = apd_buf_room(d, 6 * kn + 6 * vn + 40)) != APD_OK)
 		return rc;
 	o = d->p + d->n;
 	if (f->in_data) {
@@ -355,7 +338,7 @@ add_field(struct ev *e, const char *k, size_t kn, bool kstable, const struct apd
 		*o++ = '"';
 	}
 	f->vlen = (uint32_t)(o - d->p - f->voff);
-	buf_end(d, o);
+	apd_buf_set_end(d, o);
 	e->nf++;
 	return APD_OK;
 }
