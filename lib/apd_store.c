@@ -30,14 +30,15 @@ static const char *const stmt_sql[S__N] = {
 	[S_SOURCE_END] = "UPDATE source SET status = ?2, error = ?3, sha256 = ?4, "
 	    "size = COALESCE(?5, size), records = ?6, warnings = ?7, kind = COALESCE(?8, kind) "
 	    "WHERE id = ?1",
-	/* followed by EVENT_BATCH rows of EVENT_COLS parameters (event_batch_sql) */
+	/* followed by BATCH_ROWS rows of EVENT_COLS parameters (batch_sql) */
 	[S_EVENT] = "INSERT INTO event(source_id, seq, ts_utc, ts_local, tz_source, level, channel, "
 	    "provider, event_id, component, thread, message, data, line, offset, record_id, computer, "
 	    "user_sid, pid, recovered) SELECT * FROM (VALUES ",
 	[S_REGKEY_GET] = "SELECT id FROM reg_key WHERE key = ?2 AND hive = ?1",
 	[S_REGKEY_ADD] = "INSERT INTO reg_key(hive, key) VALUES (?1, ?2)",
+	/* followed by BATCH_ROWS rows of REGVAL_COLS parameters (batch_sql) */
 	[S_REGVAL] = "INSERT INTO reg_val(source_id, key_id, name, type, value, line) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    "SELECT * FROM (VALUES ",
 	[S_FACT] = "INSERT INTO fact(name, value, source_id) VALUES (?1, ?2, ?3)",
 	[S_GAP] = "INSERT INTO gap(source_id, item, hresult, hresult_hex, reason) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -46,15 +47,23 @@ static const char *const stmt_sql[S__N] = {
 };
 
 /*
- * Events are inserted EVENT_BATCH rows per statement: one INSERT of a
- * single row opens and positions a cursor on the table and on each of its
- * three indexes, and that per-statement work was over a third of the cost
- * of a row (bench/analyze.sh: ~0.45 s per million events).  The statement
- * is INSERT ... SELECT over a VALUES list filtered on source_id, so that a
- * batch flushed before it is full leaves its unbound (NULL) rows out.
+ * Events and registry values are inserted BATCH_ROWS rows per statement:
+ * one INSERT of a single row opens and positions a cursor on the table and
+ * on each of its indexes, and that per-statement work was over a third of
+ * the cost of an event (bench/analyze.sh: ~0.45 s per million events).  The
+ * statement is INSERT ... SELECT over a VALUES list filtered on source_id,
+ * so that a batch flushed before it is full leaves its unbound (NULL) rows
+ * out.
  */
-#define EVENT_BATCH 16
+#define BATCH_ROWS 16
 #define EVENT_COLS 20
+#define REGVAL_COLS 6
+
+/* A batched insert: the statement and how many rows are bound in it. */
+struct batch {
+	sqlite3_stmt *stmt;
+	unsigned n;
+};
 
 struct apd_store {
 	sqlite3 *db;
@@ -75,8 +84,7 @@ struct apd_store {
 	} outer[32];
 	unsigned nouter;
 	uint64_t pending;       /* rows since the last commit */
-	sqlite3_stmt *ev_batch; /* the batched event insert (EVENT_BATCH rows) */
-	unsigned nbatch;        /* rows bound in it, not yet inserted */
+	struct batch ev, rv;    /* the batched event and registry value inserts */
 	int64_t next_event;     /* the rowid the next event gets: event.id is ours alone */
 	struct apd_fts *fts;    /* full-text index, built on a second thread */
 	struct apd_buf key;     /* the last registry key looked up: hive '\0' key */
@@ -141,20 +149,21 @@ bind_sv(sqlite3_stmt *s, int i, struct apd_sv v)
 		sqlite3_bind_text(s, i, v.p, (int)v.n, SQLITE_STATIC);
 }
 
-/* stmt_sql[S_EVENT] with its VALUES rows and the filter; NULL if out of memory. */
+/* A batched statement's prefix with its VALUES rows of `cols` parameters and the
+   filter; NULL if out of memory. */
 static char *
-event_batch_sql(void)
+batch_sql(const char *prefix, int cols)
 {
 	struct apd_buf b;
 	int r, c;
 
 	apd_buf_init(&b, SIZE_MAX);
-	if (apd_buf_adds(&b, stmt_sql[S_EVENT]) != APD_OK)
+	if (apd_buf_adds(&b, prefix) != APD_OK)
 		goto oom;
-	for (r = 0; r < EVENT_BATCH; r++) {
+	for (r = 0; r < BATCH_ROWS; r++) {
 		if (apd_buf_adds(&b, r ? ", (" : "(") != APD_OK)
 			goto oom;
-		for (c = 0; c < EVENT_COLS; c++)
+		for (c = 0; c < cols; c++)
 			if (apd_buf_adds(&b, c ? ", ?" : "?") != APD_OK)
 				goto oom;
 		if (apd_buf_adds(&b, ")") != APD_OK)
@@ -202,27 +211,27 @@ tz_name(enum apd_tz tz)
 
 /* ---- the sink ---- */
 
-/* Insert the rows bound so far (none: nothing to do). */
+/* Insert the rows bound in a batch so far (none: nothing to do). */
 static int
-flush_events(struct apd_store *st)
+flush_batch(struct apd_store *st, struct batch *b)
 {
 	int rc;
 
-	if (st->nbatch == 0)
+	if (b->n == 0)
 		return APD_OK;
-	rc = sqlite3_step(st->ev_batch);
-	sqlite3_reset(st->ev_batch);
-	sqlite3_clear_bindings(st->ev_batch);
+	rc = sqlite3_step(b->stmt);
+	sqlite3_reset(b->stmt);
+	sqlite3_clear_bindings(b->stmt);
 	if (rc != SQLITE_DONE)
 		return fail_db(st, "write");
 	/* the full-text rows were keyed on rowids predicted before the insert */
-	if (sqlite3_last_insert_rowid(st->db) != st->next_event - 1) {
+	if (b == &st->ev && sqlite3_last_insert_rowid(st->db) != st->next_event - 1) {
 		st->rc = apd_set_error(&st->err, APD_FATAL, "event ids out of step: %lld, expected %lld",
 		    (long long)sqlite3_last_insert_rowid(st->db), (long long)(st->next_event - 1));
 		return APD_FATAL;
 	}
-	st->pending += st->nbatch;
-	st->nbatch = 0;
+	st->pending += b->n;
+	b->n = 0;
 	if (st->pending >= COMMIT_EVERY) {
 		st->pending = 0;
 		if (exec(st, "COMMIT; BEGIN") != APD_OK)
@@ -231,12 +240,23 @@ flush_events(struct apd_store *st)
 	return APD_OK;
 }
 
+/* Everything bound so far, before the source ends or the index is read. */
+static int
+flush_all(struct apd_store *st)
+{
+	if (st->rc != APD_OK)
+		return st->rc;
+	if (flush_batch(st, &st->ev) != APD_OK || flush_batch(st, &st->rv) != APD_OK)
+		return APD_FATAL;
+	return APD_OK;
+}
+
 static int
 s_event(void *ud, const struct apd_event *ev)
 {
 	struct apd_store *st = ud;
-	sqlite3_stmt *s = st->ev_batch;
-	int b = (int)st->nbatch * EVENT_COLS;
+	sqlite3_stmt *s = st->ev.stmt;
+	int b = (int)st->ev.n * EVENT_COLS;
 	size_t n;
 
 	if (st->rc != APD_OK)
@@ -277,8 +297,8 @@ s_event(void *ud, const struct apd_event *ev)
 		return APD_FATAL;
 	}
 	st->next_event++;
-	if (++st->nbatch == EVENT_BATCH)
-		return flush_events(st);
+	if (++st->ev.n == BATCH_ROWS)
+		return flush_batch(st, &st->ev);
 	return APD_OK;
 }
 
@@ -343,7 +363,8 @@ static int
 s_regval(void *ud, const struct apd_regval *rv)
 {
 	struct apd_store *st = ud;
-	sqlite3_stmt *s = st->stmt[S_REGVAL];
+	sqlite3_stmt *s = st->rv.stmt;
+	int b = (int)st->rv.n * REGVAL_COLS;
 	int64_t key_id;
 	char tmp[16];
 
@@ -351,29 +372,31 @@ s_regval(void *ud, const struct apd_regval *rv)
 		return st->rc;
 	if ((key_id = reg_key_id(st, rv->hive, rv->key)) < 0)
 		return APD_FATAL;
-	sqlite3_bind_int64(s, 1, st->cur);
-	sqlite3_bind_int64(s, 2, key_id);
-	bind_sv(s, 3, rv->name);
+	sqlite3_bind_int64(s, b + 1, st->cur);
+	sqlite3_bind_int64(s, b + 2, key_id);
+	bind_svt(s, b + 3, rv->name);
 	if (rv->name.p != NULL) {
-		sqlite3_bind_text(s, 4, reg_type_name(rv->type, tmp), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, b + 4, reg_type_name(rv->type, tmp), -1, SQLITE_TRANSIENT);
 		switch (rv->kind) {
 		case APD_RV_INT:
-			sqlite3_bind_int64(s, 5, rv->num);
+			sqlite3_bind_int64(s, b + 5, rv->num);
 			break;
 		case APD_RV_TEXT:
-			bind_sv(s, 5, rv->text);
+			bind_svt(s, b + 5, rv->text);
 			break;
 		case APD_RV_BLOB:
 		default:
-			sqlite3_bind_blob(s, 5, rv->blob_len ? rv->blob : "", (int)rv->blob_len,
-			    SQLITE_STATIC);
+			sqlite3_bind_blob(s, b + 5, rv->blob_len ? rv->blob : "", (int)rv->blob_len,
+			    SQLITE_TRANSIENT);
 			break;
 		}
 	}
 	if (rv->line)
-		sqlite3_bind_int64(s, 6, (sqlite3_int64)rv->line);
+		sqlite3_bind_int64(s, b + 6, (sqlite3_int64)rv->line);
 	st->records++;
-	return step(st, S_REGVAL);
+	if (++st->rv.n == BATCH_ROWS)
+		return flush_batch(st, &st->rv);
+	return APD_OK;
 }
 
 static int
@@ -501,7 +524,7 @@ c_end(void *ud, int64_t id, const struct apd_source_result *r)
 
 	int rc;
 
-	if (st->rc != APD_OK || flush_events(st) != APD_OK)
+	if (flush_all(st) != APD_OK)
 		return st->rc;
 	if (id != st->cur) {
 		st->rc = apd_set_error(&st->err, APD_FATAL, "source %lld ended out of order",
@@ -639,8 +662,9 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 		return APD_FATAL;
 	}
 	for (i = 0; i < S__N; i++) {
-		char *batch = i == S_EVENT ? event_batch_sql() : NULL;
-		if ((i == S_EVENT && batch == NULL) || sqlite3_prepare_v3(st->db, batch ? batch :
+		int cols = i == S_EVENT ? EVENT_COLS : i == S_REGVAL ? REGVAL_COLS : 0;
+		char *batch = cols ? batch_sql(stmt_sql[i], cols) : NULL;
+		if ((cols && batch == NULL) || sqlite3_prepare_v3(st->db, batch ? batch :
 		    stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) != SQLITE_OK) {
 			free(batch);
 			fail_db(st, stmt_sql[i]);
@@ -650,7 +674,8 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 		}
 		free(batch);
 	}
-	st->ev_batch = st->stmt[S_EVENT];
+	st->ev.stmt = st->stmt[S_EVENT];
+	st->rv.stmt = st->stmt[S_REGVAL];
 	st->next_event = 1;   /* the index is new: the first rowid SQLite gives is 1 */
 	if (apd_fts_start(&st->fts, path, err) != APD_OK) {
 		apd_store_free(st);
@@ -699,7 +724,7 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 	double t = st->t_start;
 	int i;
 
-	if (st->rc != APD_OK || flush_events(st) != APD_OK) {
+	if (flush_all(st) != APD_OK) {
 		*err = st->err;
 		return st->rc;
 	}
