@@ -438,6 +438,15 @@ static uint64_t write_regdump(const char *dir, uint64_t total_bytes)
 		       "    \"PolicyJsonCache\"=\"{\"CloudAssignedTenantDomain\":\"contoso.onmicrosoft.com\",\"CloudAssignedOobeConfig\":284,"
 		       "\"CloudAssignedAadServerData\":\"{\\\"ZeroTouchConfig\\\":{\\\"ForcedEnrollment\\\":1}}\"}\"\r\n"
 		       "    \"ProfileAvailable\"=DWORD:00000001\r\n\r\n");
+	/* every device's dump has its zone: the IME logs' local times are converted with it */
+	out_printf(&o, "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\TimeZoneInformation]\r\n"
+		       "    \"ActiveTimeBias\"=DWORD:ffffff88\r\n    \"Bias\"=DWORD:ffffffc4\r\n"
+		       "    \"DaylightBias\"=DWORD:ffffffc4\r\n    \"DaylightName\"=\"@tzres.dll,-321\"\r\n"
+		       "    \"DaylightStart\"=hex(3):00,00,03,00,00,00,05,00,02,00,00,00,00,00,00,00\r\n"
+		       "    \"DynamicDaylightTimeDisabled\"=DWORD:00000000\r\n    \"StandardBias\"=DWORD:00000000\r\n"
+		       "    \"StandardName\"=\"@tzres.dll,-322\"\r\n"
+		       "    \"StandardStart\"=hex(3):00,00,0a,00,00,00,05,00,03,00,00,00,00,00,00,00\r\n"
+		       "    \"TimeZoneKeyName\"=\"W. Europe Standard Time\"\r\n\r\n");
 	uint64_t n = 0;
 	int64_t ts = 1759333000; /* 2025-10-01 */
 	while (out_size(&o) < total_bytes) {

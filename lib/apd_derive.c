@@ -1,14 +1,16 @@
 /*
  * apd_derive.c - what the index learns once every source is in it.
  *
- * Only apd_derive_all() is exported.  In order:
+ * apd_derive_all() is exported, and the zone reading the store shares
+ * (apd_tz_read, apd_tz_equal).  In order:
  *   1. device facts from registry values (a table below) and from file
  *      names (DiagLogs-<device>-<UTC time>.zip);
  *   2. Intune old-layout folders ("3/export.reg") get their origin from the
  *      n-th directive of results.xml (fact intune.directive.<n>);
  *   3. the device time zone (HKLM\SYSTEM\...\TimeZoneInformation), then
  *      every event logged in device-local time gets ts_utc under that
- *      zone's rules, with tz_source 'registry'.  Without evidence the
+ *      zone's rules, with tz_source 'registry' (those the store did not
+ *      already convert while loading: struct apd_tz_done).  Without evidence the
  *      events keep ts_utc NULL and tz_source 'local', and the fact
  *      time.zone_source says 'none'.
  */
@@ -179,9 +181,25 @@ local_to_utc(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int64(ctx, apd_tz_local_to_utc(tz, us));
 }
 
-/* Read the zone from the registry; returns 1 if found. */
-static int
-read_tz(sqlite3 *db, struct apd_tzinfo *tz, int64_t *source_id)
+static bool
+systime_equal(const struct apd_systime *a, const struct apd_systime *b)
+{
+	return a->year == b->year && a->month == b->month && a->dow == b->dow &&
+	    a->day == b->day && a->hour == b->hour && a->minute == b->minute &&
+	    a->second == b->second && a->msec == b->msec;
+}
+
+bool
+apd_tz_equal(const struct apd_tzinfo *a, const struct apd_tzinfo *b)
+{
+	return a->bias == b->bias && a->standard_bias == b->standard_bias &&
+	    a->daylight_bias == b->daylight_bias && a->dynamic_dst_disabled == b->dynamic_dst_disabled &&
+	    systime_equal(&a->standard_start, &b->standard_start) &&
+	    systime_equal(&a->daylight_start, &b->daylight_start);
+}
+
+int
+apd_tz_read(sqlite3 *db, struct apd_tzinfo *tz, int64_t *source_id)
 {
 	sqlite3_stmt *s;
 	int found = 0;
@@ -221,35 +239,61 @@ read_tz(sqlite3 *db, struct apd_tzinfo *tz, int64_t *source_id)
 	return found;
 }
 
+/*
+ * Which device-local events still need converting under the zone found:
+ * those the store left local, or all of them when the store converted some
+ * under another zone (a later registry source changed it).  NULL: none.
+ */
+static const char *
+to_convert(const struct apd_tz_done *done, const struct apd_tzinfo *tz)
+{
+	if (done == NULL || !done->used)
+		return "tz_source = 'local'";
+	if (done->mixed || !apd_tz_equal(&done->tz, tz))
+		return "tz_source IN ('local', 'registry')";
+	return done->left ? "tz_source = 'local'" : NULL;
+}
+
 static int
-time_zone(sqlite3 *db, struct apd_error *err)
+time_zone(sqlite3 *db, const struct apd_tz_done *done, struct apd_error *err)
 {
 	struct apd_tzinfo tz;
 	int64_t src = 0;
+	const char *which;
 	char sql[256];
 
-	if (!read_tz(db, &tz, &src))
+	if (!apd_tz_read(db, &tz, &src)) {
+		/* the store saw a zone that is gone now: cannot happen short of a
+		   source rolled back, but then its times are not known either */
+		if (done && done->used && run(db, "UPDATE event SET ts_utc = NULL, tz_source = 'local' "
+		    "WHERE tz_source = 'registry'", err) != APD_OK)
+			return APD_FATAL;
 		return run(db, "INSERT INTO fact(name, value) VALUES ('time.zone_source', 'none')", err);
+	}
 	if (sqlite3_create_function(db, "apd_local_to_utc", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
 	    &tz, local_to_utc, NULL, NULL) != SQLITE_OK)
 		return apd_set_error(err, APD_FATAL, "deriving times: %s", sqlite3_errmsg(db));
 	snprintf(sql, sizeof(sql), "INSERT INTO fact(name, value, source_id) VALUES "
 	    "('time.zone_source', 'registry', %lld), ('time.bias_minutes', '%d', %lld)",
 	    (long long)src, (int)tz.bias, (long long)src);
-	if (run(db, sql, err) != APD_OK ||
-	    run(db, "UPDATE event SET ts_utc = apd_local_to_utc(ts_local), tz_source = 'registry' "
-	    "WHERE tz_source = 'local' AND ts_local IS NOT NULL", err) != APD_OK)
+	if (run(db, sql, err) != APD_OK)
 		return APD_FATAL;
+	if ((which = to_convert(done, &tz)) != NULL) {
+		snprintf(sql, sizeof(sql), "UPDATE event SET ts_utc = apd_local_to_utc(ts_local), "
+		    "tz_source = 'registry' WHERE %s AND ts_local IS NOT NULL", which);
+		if (run(db, sql, err) != APD_OK)
+			return APD_FATAL;
+	}
 	/* the function's user data lives on this stack frame: unregister it */
 	sqlite3_create_function(db, "apd_local_to_utc", 1, SQLITE_UTF8, NULL, NULL, NULL, NULL);
 	return APD_OK;
 }
 
 int
-apd_derive_all(sqlite3 *db, struct apd_error *err)
+apd_derive_all(sqlite3 *db, const struct apd_tz_done *done, struct apd_error *err)
 {
 	if (registry_facts(db, err) != APD_OK || name_facts(db, err) != APD_OK ||
-	    intune_numbered_origins(db, err) != APD_OK || time_zone(db, err) != APD_OK)
+	    intune_numbered_origins(db, err) != APD_OK || time_zone(db, done, err) != APD_OK)
 		return APD_FATAL;
 	return APD_OK;
 }

@@ -90,6 +90,11 @@ struct apd_store {
 	struct apd_buf key;     /* the last registry key looked up: hive '\0' key */
 	size_t key_hive_len;
 	int64_t key_id;         /* its reg_key.id, 0 if none yet */
+	bool key_is_tz;         /* it is a TimeZoneInformation key */
+	bool tz_seen;           /* the current source wrote such a key's values */
+	bool tz_active;         /* the zone is known: convert device-local times at insert */
+	struct apd_tzinfo tz;   /* that zone */
+	struct apd_tz_done tzd; /* what was converted, for apd_derive_all */
 	double t_start;         /* when the store was created, for meta timing.* */
 	apd_store_hook hook;    /* run before closing (the rules) */
 	void *hook_ud;
@@ -257,16 +262,30 @@ s_event(void *ud, const struct apd_event *ev)
 	struct apd_store *st = ud;
 	sqlite3_stmt *s = st->ev.stmt;
 	int b = (int)st->ev.n * EVENT_COLS;
+	const char *tz = tz_name(ev->tz);
 	size_t n;
 
 	if (st->rc != APD_OK)
 		return st->rc;
 	sqlite3_bind_int64(s, b + 1, st->cur);
 	sqlite3_bind_int64(s, b + 2, (sqlite3_int64)++st->seq);
-	if (ev->ts_utc != APD_TS_NONE)
+	if (ev->ts_utc != APD_TS_NONE) {
 		sqlite3_bind_int64(s, b + 3, ev->ts_utc);
+	} else if (ev->tz == APD_TZ_LOCAL && ev->ts_local.p) {
+		/* what apd_derive_all's UPDATE would do, now that the zone is known */
+		if (st->tz_active) {
+			int64_t us;
+			if (apd_parse_iso(ev->ts_local, &us))
+				sqlite3_bind_int64(s, b + 3, apd_tz_local_to_utc(&st->tz, us));
+			tz = "registry";
+			st->tzd.used = true;
+			st->tzd.converted++;
+		} else {
+			st->tzd.left++;
+		}
+	}
 	bind_svt(s, b + 4, ev->ts_local);
-	sqlite3_bind_text(s, b + 5, tz_name(ev->tz), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, b + 5, tz, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, b + 6, ev->level);
 	bind_svt(s, b + 7, ev->channel);
 	bind_svt(s, b + 8, ev->provider);
@@ -317,6 +336,24 @@ reg_type_name(int type, char tmp[16])
 	return tmp;
 }
 
+/* Is hive\key where Windows keeps the time zone (what apd_tz_read reads)? */
+static bool
+is_tz_key(struct apd_sv hive, struct apd_sv key)
+{
+	static const char *const keys[] = {
+		"SYSTEM\\CurrentControlSet\\Control\\TimeZoneInformation",
+		"SYSTEM\\ControlSet001\\Control\\TimeZoneInformation",
+	};
+	size_t i;
+
+	if (hive.n != 4 || strncasecmp(hive.p, "HKLM", 4) != 0)
+		return false;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (key.n == strlen(keys[i]) && strncasecmp(key.p, keys[i], key.n) == 0)
+			return true;
+	return false;
+}
+
 /* The reg_key id of hive\key, added if new.  Values arrive grouped by key,
    so the last one answers almost every call. */
 static int64_t
@@ -348,6 +385,7 @@ reg_key_id(struct apd_store *st, struct apd_sv hive, struct apd_sv key)
 			return APD_FATAL;
 		st->key_id = sqlite3_last_insert_rowid(st->db);
 	}
+	st->key_is_tz = is_tz_key(hive, key);
 	/* remember it; if it cannot be kept, the next call looks it up again */
 	apd_buf_reset(&st->key);
 	if (apd_buf_add(&st->key, hive.p, hive.n) == APD_OK && apd_buf_addc(&st->key, '\0') == APD_OK &&
@@ -372,6 +410,7 @@ s_regval(void *ud, const struct apd_regval *rv)
 		return st->rc;
 	if ((key_id = reg_key_id(st, rv->hive, rv->key)) < 0)
 		return APD_FATAL;
+	st->tz_seen |= st->key_is_tz;
 	sqlite3_bind_int64(s, b + 1, st->cur);
 	sqlite3_bind_int64(s, b + 2, key_id);
 	bind_svt(s, b + 3, rv->name);
@@ -516,6 +555,29 @@ c_sink(void *ud, int64_t id)
 	return &st->sink;
 }
 
+/*
+ * A source wrote TimeZoneInformation values: read the zone the way
+ * apd_derive_all will, and convert the device-local times of the events
+ * that follow.  A zone that changes after it was used makes the derivation
+ * convert everything again (tzd.mixed).
+ */
+static void
+zone_found(struct apd_store *st)
+{
+	struct apd_tzinfo tz;
+	int64_t src;
+
+	st->tz_seen = false;
+	if (!apd_tz_read(st->db, &tz, &src))
+		return;
+	if (st->tzd.used && !apd_tz_equal(&tz, &st->tzd.tz))
+		st->tzd.mixed = true;
+	if (!st->tzd.used)
+		st->tzd.tz = tz;
+	st->tz = tz;
+	st->tz_active = true;
+}
+
 static int
 c_end(void *ud, int64_t id, const struct apd_source_result *r)
 {
@@ -526,6 +588,8 @@ c_end(void *ud, int64_t id, const struct apd_source_result *r)
 
 	if (flush_all(st) != APD_OK)
 		return st->rc;
+	if (st->tz_seen)
+		zone_found(st);
 	if (id != st->cur) {
 		st->rc = apd_set_error(&st->err, APD_FATAL, "source %lld ended out of order",
 		    (long long)id);
@@ -730,7 +794,12 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 	}
 	timing(st, "load", &t);
 	cpu_meta(st, "load", apd_thread_cpu_ms());
-	if (apd_derive_all(st->db, &st->err) != APD_OK) {
+	{
+		char n[32];
+		snprintf(n, sizeof(n), "%" PRIu64, st->tzd.converted);
+		apd_store_set_meta(st, "load.tz_converted", n);
+	}
+	if (apd_derive_all(st->db, &st->tzd, &st->err) != APD_OK) {
 		*err = st->err;
 		return APD_FATAL;
 	}

@@ -18,6 +18,7 @@
 #include "apd.h"
 #include "apd_error.h"
 #include "apd_limits.h"
+#include "apd_time.h"
 #include "apd_walk.h"
 
 #include <sqlite3.h>
@@ -51,8 +52,33 @@ const char *apd_store_path(const struct apd_store *st);
 /* The embedded schema text (apd_schema.sql). */
 extern const char apd_schema_sql[];
 
+/*
+ * What the store did about device-local times while loading.  Once a
+ * source holding the registry's TimeZoneInformation has ended, the store
+ * reads the zone as apd_derive_all() would (apd_tz_read) and converts the
+ * local times of every later event as it inserts it; the derivation then
+ * only converts what is left, or everything again if the zone it finds is
+ * not the one used.
+ */
+struct apd_tz_done {
+	bool used;               /* some events got ts_utc at insert ... */
+	struct apd_tzinfo tz;    /* ... under this zone */
+	bool mixed;              /* ... or under more than one zone */
+	uint64_t converted;      /* how many (meta load.tz_converted) */
+	uint64_t left;           /* device-local events stored without ts_utc */
+};
+
 /* Derivation after indexing (apd_derive.c): facts from the registry and
-   file names, the device time zone, local-to-UTC conversion. */
-int apd_derive_all(sqlite3 *db, struct apd_error *err);
+   file names, the device time zone, local-to-UTC conversion.  done may be
+   NULL: every device-local event is then converted here. */
+int apd_derive_all(sqlite3 *db, const struct apd_tz_done *done, struct apd_error *err);
+
+/* The device's zone from the indexed registry values (TimeZoneInformation
+   under CurrentControlSet or ControlSet001, the last value of each name
+   winning).  Returns 1 and fills *tz and *source_id if a Bias was found. */
+int apd_tz_read(sqlite3 *db, struct apd_tzinfo *tz, int64_t *source_id);
+
+/* Are two zones the same rules? */
+bool apd_tz_equal(const struct apd_tzinfo *a, const struct apd_tzinfo *b);
 
 #endif /* APD_STORE_H */

@@ -711,9 +711,23 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * A folder is walked twice: first its registry exports (*.reg, at any
+ * depth), then everything else.  The order only saves time: once the
+ * registry's time zone is in, the index converts device-local log times as
+ * it stores them instead of rewriting every event at the end.
+ */
+enum pass { PASS_REG, PASS_REST };
+
+static bool
+reg_name(const char *name)
+{
+	return apd_name_iendswith(name, ".reg");
+}
+
 static int
 walk_folder(struct apd_walk *w, const char *fs_path, const char *rel, int64_t parent,
-    unsigned level)
+    unsigned level, enum pass pass)
 {
 	DIR *d;
 	struct dirent *de;
@@ -768,7 +782,18 @@ walk_folder(struct apd_walk *w, const char *fs_path, const char *rel, int64_t pa
 		it.origin = NULL;
 		it.depth = 0;
 		it.size = -1;
-		if (lstat(full, &sb) != 0) {
+		if (pass == PASS_REG) {
+			/* registry exports only; the second pass reports everything else */
+			r = APD_OK;
+			if (lstat(full, &sb) != 0 || S_ISLNK(sb.st_mode))
+				;
+			else if (S_ISDIR(sb.st_mode) && level + 1 < MAX_FOLDER_DEPTH)
+				r = walk_folder(w, full, path, parent, level + 1, pass);
+			else if (S_ISREG(sb.st_mode) && reg_name(names[i]) && !skipped_file(w, &sb)) {
+				it.size = (int64_t)sb.st_size;
+				r = walk_file(w, full, &it);
+			}
+		} else if (lstat(full, &sb) != 0) {
 			char msg[APD_ERRMSG_MAX];
 			snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
 			r = record_unread(w, &it, "unknown", "failed", msg);
@@ -780,9 +805,11 @@ walk_folder(struct apd_walk *w, const char *fs_path, const char *rel, int64_t pa
 				r = record_unread(w, &it, "folder", "skipped",
 				    "folders nested too deeply; not read");
 			else
-				r = walk_folder(w, full, path, parent, level + 1);
+				r = walk_folder(w, full, path, parent, level + 1, pass);
 		} else if (!S_ISREG(sb.st_mode)) {
 			r = record_unread(w, &it, "unknown", "skipped", "not a regular file; not read");
+		} else if (reg_name(names[i]) && !skipped_file(w, &sb)) {
+			r = APD_OK;   /* read in the first pass */
 		} else if (skipped_file(w, &sb)) {
 			r = record_unread(w, &it, "unknown", "skipped",
 			    "the index apdiag is writing; not read");
@@ -811,7 +838,9 @@ apd_walk_input(struct apd_walk *w, const char *path)
 	if (stat(path, &sb) != 0)
 		return apd_set_errno(&w->err, APD_FAILED, errno, "%s", path);
 	if (S_ISDIR(sb.st_mode)) {
-		rc = walk_folder(w, path, "", 0, 0);
+		rc = walk_folder(w, path, "", 0, 0, PASS_REG);
+		if (rc > APD_FATAL)
+			rc = walk_folder(w, path, "", 0, 0, PASS_REST);
 	} else if (S_ISREG(sb.st_mode)) {
 		struct item it = { 0, base_name(path), base_name(path), NULL, 0, (int64_t)sb.st_size };
 		rc = walk_file(w, path, &it);

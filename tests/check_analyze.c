@@ -236,6 +236,95 @@ START_TEST(test_time_zone_end_to_end)
 }
 END_TEST
 
+/* "message|time_utc|tz_source" of the cmtrace events of an index, in source order, and
+   its meta load.tz_converted into *converted. */
+static char *
+local_times(const char *db, long *converted)
+{
+	char cmd[1024], *out;
+	size_t cap = 4096, n = 0, r;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"SELECT value FROM meta WHERE key = "
+	    "'load.tz_converted'; SELECT message || '|' || coalesce(time_utc, '-') || '|' || tz_source "
+	    "FROM timeline WHERE source_kind = 'cmtrace' ORDER BY message\"", db);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	out = malloc(cap);
+	while ((r = fread(out + n, 1, cap - n - 1, p)) > 0)
+		n += r;
+	out[n] = '\0';
+	ck_assert_int_eq(pclose(p), 0);
+	*converted = strtol(out, NULL, 10);
+	return strchr(out, '\n') ? memmove(out, strchr(out, '\n') + 1, strlen(strchr(out, '\n'))) : out;
+}
+
+/*
+ * The index converts device-local times as it stores them once the zone is
+ * known (a folder's *.reg files are read first), and apd_derive_all converts
+ * what came before the zone, or everything again when a later registry source
+ * changed the zone.  All three ways must give the times the derivation alone
+ * gives.  The Pacific dump, then a log, then a W. Europe dump (in a tar, in
+ * that order): the log was converted under Pacific at load, and must end up
+ * under W. Europe, the zone of the last values.
+ */
+START_TEST(test_time_zone_at_load_equals_derived)
+{
+	static const char eu[] = "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\"
+	    "TimeZoneInformation]\r\n"
+	    "    \"Bias\"=DWORD:ffffffc4\r\n"
+	    "    \"DaylightBias\"=DWORD:ffffffc4\r\n"
+	    "    \"DaylightStart\"=hex(3):00,00,03,00,00,00,05,00,02,00,00,00,00,00,00,00\r\n"
+	    "    \"StandardBias\"=DWORD:00000000\r\n"
+	    "    \"StandardStart\"=hex(3):00,00,0a,00,00,00,05,00,03,00,00,00,00,00,00,00\r\n"
+	    "    \"TimeZoneKeyName\"=\"W. Europe Standard Time\"\r\n";
+	static const char ime[] = "<![LOG[summer]LOG]!><time=\"12:00:00.0000000\" "
+	    "date=\"7-1-2025\" component=\"IME\" context=\"\" type=\"1\" thread=\"1\" file=\"\">\r\n";
+	static const char agent[] = "<![LOG[winter]LOG]!><time=\"12:00:00.0000000\" "
+	    "date=\"1-15-2025\" component=\"AE\" context=\"\" type=\"1\" thread=\"1\" file=\"\">\r\n";
+	char *out, *a, *b, cmd[2048];
+	long conv_a, conv_b;
+
+	ck_assert_int_eq(mkdir(apd_test_tpath("in"), 0755), 0);
+	apd_test_write_file(apd_test_tpath("in/IntuneManagementExtension.log"), ime, sizeof(ime) - 1);
+	apd_test_write_file(apd_test_tpath("in/AgentExecutor.log"), agent, sizeof(agent) - 1);
+	apd_test_write_file(apd_test_tpath("in/zz-eu.reg"), eu, sizeof(eu) - 1);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && cd '%s' && "
+	    "tar cf late.tar IntuneManagementExtension.log AgentExecutor.log "
+	    "MdmDiagReport_RegistryDump.reg zz-eu.reg && "
+	    "tar cf mixed.tar MdmDiagReport_RegistryDump.reg IntuneManagementExtension.log zz-eu.reg "
+	    "AgentExecutor.log && mv late.tar mixed.tar ..",
+	    apd_test_src("tests/data/analyze/tz-pacific/MdmDiagReport_RegistryDump.reg"),
+	    apd_test_tpath("in/"), apd_test_tpath("in"));
+	ck_assert_int_eq(system(cmd), 0);
+
+	/* the folder: both dumps first, every time converted at load under the last zone */
+	ck_assert_int_eq(run(&out, "analyze in --db folder.db"), 0);
+	free(out);
+	a = local_times(apd_test_tpath("folder.db"), &conv_a);
+	ck_assert_int_eq(conv_a, 2);
+	ck_assert_str_eq(a, "summer|2025-07-01T10:00:00.000Z|registry\n"
+	    "winter|2025-01-15T11:00:00.000Z|registry\n");
+
+	/* the logs before any zone: all converted by the derivation */
+	ck_assert_int_eq(run(&out, "analyze late.tar --db late.db"), 0);
+	free(out);
+	b = local_times(apd_test_tpath("late.db"), &conv_b);
+	ck_assert_int_eq(conv_b, 0);
+	ck_assert_str_eq(b, a);
+	free(b);
+
+	/* a log converted under Pacific, then the zone changed: converted again */
+	ck_assert_int_eq(run(&out, "analyze mixed.tar --db mixed.db"), 0);
+	free(out);
+	b = local_times(apd_test_tpath("mixed.db"), &conv_b);
+	ck_assert_int_eq(conv_b, 2);
+	ck_assert_str_eq(b, a);
+	free(b);
+	free(a);
+}
+END_TEST
+
 /* Read the JSON summary of one analysis; returns the root (caller puts it). */
 static struct json_object *
 analyze_json(const char *input, int *rc)
@@ -865,6 +954,7 @@ analyze_suite(void)
 	tcase_add_test(tc, test_json_summary_and_partial_exit);
 	tcase_add_test(tc, test_hostile_names_escaped);
 	tcase_add_test(tc, test_time_zone_end_to_end);
+	tcase_add_test(tc, test_time_zone_at_load_equals_derived);
 	tcase_add_test(tc, test_samples);
 	tcase_add_test(tc, test_sample_verdicts);
 	tcase_add_test(tc, test_healthy_and_rule_options);
