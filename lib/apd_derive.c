@@ -255,7 +255,7 @@ to_convert(const struct apd_tz_done *done, const struct apd_tzinfo *tz)
 }
 
 static int
-time_zone(sqlite3 *db, const struct apd_tz_done *done, struct apd_error *err)
+time_zone(sqlite3 *db, struct apd_tz_done *done, struct apd_error *err)
 {
 	struct apd_tzinfo tz;
 	int64_t src = 0;
@@ -265,9 +265,12 @@ time_zone(sqlite3 *db, const struct apd_tz_done *done, struct apd_error *err)
 	if (!apd_tz_read(db, &tz, &src)) {
 		/* the store saw a zone that is gone now: cannot happen short of a
 		   source rolled back, but then its times are not known either */
-		if (done && done->used && run(db, "UPDATE event SET ts_utc = NULL, tz_source = 'local' "
-		    "WHERE tz_source = 'registry'", err) != APD_OK)
-			return APD_FATAL;
+		if (done && done->used) {
+			done->rewritten = true;
+			if (run(db, "UPDATE event SET ts_utc = NULL, tz_source = 'local' "
+			    "WHERE tz_source = 'registry'", err) != APD_OK)
+				return APD_FATAL;
+		}
 		return run(db, "INSERT INTO fact(name, value) VALUES ('time.zone_source', 'none')", err);
 	}
 	if (sqlite3_create_function(db, "apd_local_to_utc", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
@@ -279,6 +282,8 @@ time_zone(sqlite3 *db, const struct apd_tz_done *done, struct apd_error *err)
 	if (run(db, sql, err) != APD_OK)
 		return APD_FATAL;
 	if ((which = to_convert(done, &tz)) != NULL) {
+		if (done)
+			done->rewritten = true;
 		snprintf(sql, sizeof(sql), "UPDATE event SET ts_utc = apd_local_to_utc(ts_local), "
 		    "tz_source = 'registry' WHERE %s AND ts_local IS NOT NULL", which);
 		if (run(db, sql, err) != APD_OK)
@@ -290,7 +295,7 @@ time_zone(sqlite3 *db, const struct apd_tz_done *done, struct apd_error *err)
 }
 
 int
-apd_derive_all(sqlite3 *db, const struct apd_tz_done *done, struct apd_error *err)
+apd_derive_all(sqlite3 *db, struct apd_tz_done *done, struct apd_error *err)
 {
 	if (registry_facts(db, err) != APD_OK || name_facts(db, err) != APD_OK ||
 	    intune_numbered_origins(db, err) != APD_OK || time_zone(db, done, err) != APD_OK)

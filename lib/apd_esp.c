@@ -445,7 +445,8 @@ phase_registry(struct esp_ctx *c, struct model *M)
 
 	/* the ESP tracking snapshots, one per subkey */
 	if (sqlite3_prepare_v2(c->db, "SELECT k.key, count(*), sum(v.value = 3), sum(v.value = 4), "
-	    "sum(v.name LIKE './User/%'), sum(v.value = 0) FROM reg_val v JOIN reg_key k ON k.id = v.key_id "
+	    "sum(v.name LIKE './User/%'), sum(v.value = 0) "
+	    "FROM reg_key k CROSS JOIN reg_val v ON v.key_id = k.id "
 	    "WHERE k.hive = 'HKLM' AND k.key LIKE '" EST_KEY "\\ESPTrackingInfo\\Diagnostics\\%' "
 	    "AND v.name IS NOT NULL AND v.name <> ''" NOT_DUP("v.source_id") " GROUP BY k.id", -1, &s,
 	    NULL) != SQLITE_OK)
@@ -485,8 +486,8 @@ phase_registry(struct esp_ctx *c, struct model *M)
 	sqlite3_finalize(s);
 
 	/* expected policies whose last snapshot still says 0 */
-	if (sqlite3_prepare_v2(c->db, "SELECT v.name, v.value FROM reg_val v JOIN reg_key k "
-	    "ON k.id = v.key_id WHERE k.hive = 'HKLM' AND k.key LIKE '" EST_KEY
+	if (sqlite3_prepare_v2(c->db, "SELECT v.name, v.value FROM reg_key k CROSS JOIN reg_val v "
+	    "ON v.key_id = k.id WHERE k.hive = 'HKLM' AND k.key LIKE '" EST_KEY
 	    "\\ESPTrackingInfo\\Diagnostics\\%Expected%' AND k.key NOT LIKE '%AppPackages%' "
 	    "AND v.name IS NOT NULL AND v.name <> ''" NOT_DUP("v.source_id") " ORDER BY k.key DESC",
 	    -1, &s, NULL) != SQLITE_OK)

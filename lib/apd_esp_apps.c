@@ -287,7 +287,8 @@ tracking_keys(struct esp_ctx *c)
 {
 	sqlite3_stmt *s;
 
-	if (run_rows(c, "SELECT v.id, k.key, v.value FROM reg_val v JOIN reg_key k ON k.id = v.key_id "
+	if (run_rows(c, "SELECT v.id, k.key, v.value "
+	    "FROM reg_key k CROSS JOIN reg_val v ON v.key_id = k.id "
 	    "WHERE k.hive = 'HKLM' AND k.key LIKE "
 	    "'SOFTWARE\\Microsoft\\Windows\\Autopilot\\EnrollmentStatusTracking\\%\\Setup\\Apps\\Tracking\\%' "
 	    "AND v.name = 'InstallationState'" NOT_DUP("v.source_id") " ORDER BY v.id", &s) != APD_OK)
@@ -360,8 +361,8 @@ snapshots(struct esp_ctx *c)
 {
 	sqlite3_stmt *s;
 
-	if (run_rows(c, "SELECT v.id, k.key, v.name, v.value FROM reg_val v JOIN reg_key k "
-	    "ON k.id = v.key_id WHERE k.hive = 'HKLM' AND k.key LIKE "
+	if (run_rows(c, "SELECT v.id, k.key, v.name, v.value FROM reg_key k CROSS JOIN reg_val v "
+	    "ON v.key_id = k.id WHERE k.hive = 'HKLM' AND k.key LIKE "
 	    "'SOFTWARE\\Microsoft\\Windows\\Autopilot\\EnrollmentStatusTracking\\ESPTrackingInfo\\Diagnostics\\%' "
 	    "AND v.name IS NOT NULL AND v.name <> ''" NOT_DUP("v.source_id") " ORDER BY k.key, v.id", &s)
 	    != APD_OK)
@@ -438,8 +439,8 @@ ime_win32apps(struct esp_ctx *c)
 {
 	sqlite3_stmt *s;
 
-	if (run_rows(c, "SELECT v.id, k.key, v.name, v.value FROM reg_val v JOIN reg_key k "
-	    "ON k.id = v.key_id WHERE k.hive = 'HKLM' AND k.key LIKE "
+	if (run_rows(c, "SELECT v.id, k.key, v.name, v.value FROM reg_key k CROSS JOIN reg_val v "
+	    "ON v.key_id = k.id WHERE k.hive = 'HKLM' AND k.key LIKE "
 	    "'SOFTWARE\\Microsoft\\IntuneManagementExtension\\Win32Apps\\%' AND v.name IS NOT NULL"
 	    NOT_DUP("v.source_id") " ORDER BY v.id", &s) != APD_OK)
 		return c->rc;
@@ -514,8 +515,8 @@ msi_lob(struct esp_ctx *c)
 {
 	sqlite3_stmt *s;
 
-	if (run_rows(c, "SELECT v.id, k.key, v.name, v.value FROM reg_val v JOIN reg_key k "
-	    "ON k.id = v.key_id WHERE k.hive = 'HKLM' AND k.key LIKE "
+	if (run_rows(c, "SELECT v.id, k.key, v.name, v.value FROM reg_key k CROSS JOIN reg_val v "
+	    "ON v.key_id = k.id WHERE k.hive = 'HKLM' AND k.key LIKE "
 	    "'SOFTWARE\\Microsoft\\EnterpriseDesktopAppManagement\\%\\MSI\\%' AND v.name IS NOT NULL"
 	    NOT_DUP("v.source_id") " ORDER BY v.id", &s) != APD_OK)
 		return c->rc;
@@ -564,7 +565,8 @@ store_names(struct esp_ctx *c)
 {
 	sqlite3_stmt *s;
 
-	if (run_rows(c, "SELECT k.key, v.value FROM reg_val v JOIN reg_key k ON k.id = v.key_id "
+	if (run_rows(c, "SELECT k.key, v.value "
+	    "FROM reg_key k CROSS JOIN reg_val v ON v.key_id = k.id "
 	    "WHERE k.key LIKE '%EnterpriseModernAppManagement\\AppManagement\\%' "
 	    "AND v.name = 'DisplayName'" NOT_DUP("v.source_id") " ORDER BY v.id", &s) != APD_OK)
 		return c->rc;
@@ -593,8 +595,8 @@ office(struct esp_ctx *c)
 {
 	sqlite3_stmt *s;
 
-	if (run_rows(c, "SELECT v.id, k.key, v.name, v.value FROM reg_val v JOIN reg_key k "
-	    "ON k.id = v.key_id WHERE k.hive = 'HKLM' AND k.key LIKE 'SOFTWARE\\Microsoft\\OfficeCSP\\%' "
+	if (run_rows(c, "SELECT v.id, k.key, v.name, v.value FROM reg_key k CROSS JOIN reg_val v "
+	    "ON v.key_id = k.id WHERE k.hive = 'HKLM' AND k.key LIKE 'SOFTWARE\\Microsoft\\OfficeCSP\\%' "
 	    "AND v.name IN ('Status', 'FinalStatus')" NOT_DUP("v.source_id") " ORDER BY v.name DESC, v.id",
 	    &s) != APD_OK)
 		return c->rc;
@@ -633,8 +635,8 @@ esp_scripts_from_registry(struct esp_ctx *c)
 {
 	sqlite3_stmt *s;
 
-	if (run_rows(c, "SELECT k.key, v.name, v.value FROM reg_val v JOIN reg_key k "
-	    "ON k.id = v.key_id WHERE k.hive = 'HKLM' AND (k.key LIKE "
+	if (run_rows(c, "SELECT k.key, v.name, v.value FROM reg_key k CROSS JOIN reg_val v "
+	    "ON v.key_id = k.id WHERE k.hive = 'HKLM' AND (k.key LIKE "
 	    "'SOFTWARE\\Microsoft\\IntuneManagementExtension\\Policies\\%' OR k.key LIKE "
 	    "'SOFTWARE\\Microsoft\\IntuneManagementExtension\\SideCarPolicies\\Scripts\\Reports\\%') "
 	    "AND v.name IS NOT NULL" NOT_DUP("v.source_id") " ORDER BY v.id", &s) != APD_OK)

@@ -691,6 +691,13 @@ handle(struct esp_ctx *c, const struct apd_esp_match *m, const struct row *r)
 	}
 }
 
+/*
+ * The IME lines: each entry's regex is tried on the CMTrace rows that may
+ * match it.  Those rows come from the full-text thread's watch when the
+ * index is being built (fts.watch: the rows holding an entry's anchor
+ * token, with their columns, apd_store.c start_fts), else from querying the
+ * full-text index with each entry's expression and looking the rows up.
+ */
 int
 esp_ime_scan(struct esp_ctx *c)
 {
@@ -698,6 +705,21 @@ esp_ime_scan(struct esp_ctx *c)
 	size_t n = apd_esp_lines_count(c->lines), i;
 	int rc = APD_OK;
 
+	bool watch = sqlite3_table_column_metadata(c->db, "fts", "watch", "mask", NULL, NULL, NULL,
+	    NULL, NULL) == SQLITE_OK;
+
+	/* where the candidates came from, for whoever wonders (docs/schema.md) */
+	if (sqlite3_exec(c->db, watch ? "INSERT OR REPLACE INTO meta VALUES ('model.ime_from', 'watch')" :
+	    "INSERT OR REPLACE INTO meta VALUES ('model.ime_from', 'index')", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return esp_fail(c, "meta");
+	if (watch) {
+		if (sqlite3_prepare_v2(c->db, "SELECT w.id, w.mask, w.source_id, coalesce(w.thread, ''), "
+		    "w.ts_utc, w.ts_local, w.message FROM fts.watch w WHERE 1" NOT_DUP("w.source_id")
+		    " ORDER BY w.id", -1, &q, NULL) != SQLITE_OK)
+			return esp_fail(c, "candidates");
+		goto walk;
+	}
 	if (sqlite3_exec(c->db, "CREATE TEMP TABLE esp_cand(id INTEGER PRIMARY KEY, mask INTEGER "
 	    "NOT NULL)", NULL, NULL, NULL) != SQLITE_OK)
 		return esp_fail(c, "candidates");
@@ -726,6 +748,7 @@ esp_ime_scan(struct esp_ctx *c)
 		rc = esp_fail(c, "candidates");
 		goto out;
 	}
+walk:
 	while (c->rc == APD_OK && sqlite3_step(q) == SQLITE_ROW) {
 		uint64_t mask = (uint64_t)sqlite3_column_int64(q, 1);
 		const char *msg = (const char *)sqlite3_column_text(q, 6);

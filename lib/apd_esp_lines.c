@@ -319,3 +319,54 @@ apd_esp_lines_match(const struct apd_esp_lines *L, size_t i, const char *msg, si
 	}
 	return true;
 }
+
+#define TERM_TOKENS 32   /* tokens in one fts expression, at most */
+
+size_t
+apd_esp_lines_terms(const struct apd_esp_lines *L, size_t i,
+    void (*fn)(void *ud, size_t alt, const char *tok), void *ud)
+{
+	const char *p = apd_esp_lines_fts(L, i);
+	char tok[TERM_TOKENS][APD_ESP_TOKEN_MAX];
+	size_t alt[TERM_TOKENS], n = 0, nalt = 0, k;
+	bool quoted = false, any = false;
+
+	if (p == NULL)
+		return 0;
+	while (*p) {
+		if (*p == '"') {
+			quoted = !quoted;
+			p++;
+		} else if (!quoted && strncmp(p, "OR", 2) == 0 && (p[2] == ' ' || p[2] == '"')) {
+			if (!any)
+				return 0;   /* an empty alternative */
+			nalt++;
+			any = false;
+			p += 2;
+		} else if (!quoted && strncmp(p, "AND", 3) == 0 && (p[3] == ' ' || p[3] == '"')) {
+			p += 3;
+		} else if ((unsigned char)*p >= 0x80 || (!quoted && *p != ' ')) {
+			return 0;   /* not ASCII, or syntax (NOT, NEAR, barewords) this does not read */
+		} else if (quoted && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9'))) {
+			const char *t = p;
+			while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			    (*p >= '0' && *p <= '9'))
+				p++;
+			if ((size_t)(p - t) >= APD_ESP_TOKEN_MAX || n == TERM_TOKENS)
+				return 0;
+			for (k = 0; k < (size_t)(p - t); k++)
+				tok[n][k] = (char)(t[k] >= 'A' && t[k] <= 'Z' ? t[k] - 'A' + 'a' : t[k]);
+			tok[n][k] = '\0';
+			alt[n++] = nalt;
+			any = true;
+		} else {
+			p++;   /* separators inside a phrase, spaces */
+		}
+	}
+	if (!any || quoted)
+		return 0;
+	for (k = 0; k < n; k++)
+		fn(ud, alt[k], tok[k]);
+	return nalt + 1;
+}

@@ -72,6 +72,20 @@ size_t apd_esp_lines_examples(const struct apd_esp_lines *L, size_t i,
     const struct apd_esp_example **ex);
 unsigned apd_esp_lines_line(const struct apd_esp_lines *L, size_t i);   /* line in the file */
 
+/*
+ * The tokens of entry i's fts expression, by OR alternative: fn(ud, alt,
+ * tok) for each token of each alternative (alt 0, 1, ...; tok lowercase,
+ * split as FTS5's unicode61 splits ASCII text).  A message the expression
+ * matches holds every token of one alternative, so rows found that way are
+ * a superset of the expression's (its regex decides).  Returns the number
+ * of alternatives, or 0, calling fn for none, if the expression is not one
+ * this reads (NOT, NEAR, barewords, non-ASCII, a token of
+ * APD_ESP_TOKEN_MAX bytes or more).
+ */
+#define APD_ESP_TOKEN_MAX 64
+size_t apd_esp_lines_terms(const struct apd_esp_lines *L, size_t i,
+    void (*fn)(void *ud, size_t alt, const char *tok), void *ud);
+
 /* Try entry i on a message; true and *m filled if it matches. */
 bool apd_esp_lines_match(const struct apd_esp_lines *L, size_t i, const char *msg, size_t n,
     struct apd_esp_match *m);

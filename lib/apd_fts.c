@@ -10,6 +10,16 @@
  * _config) are copied into the index, whose event_fts is then identical to
  * one built by 'rebuild'; tests/check_store.c verifies that with FTS5's
  * integrity-check.
+ *
+ * The watch (apd_fts_start's struct apd_fts_watch): the worker's table
+ * tokenizes through "apd_tap", a pass-through wrapper of FTS5's own
+ * unicode61 that looks at every token as the index gets it.  A row the
+ * caller marked whose tokens include a watched one is also written, with
+ * its columns, to the worker's table "watch", so that a reader can walk
+ * those rows in order without looking them up in the index's event table.
+ * The tokens the index stores are unicode61's, unchanged: only the
+ * tokenizer's name in the worker's own schema differs, and that schema is
+ * not copied.
  */
 #include "apd_fts.h"
 #include "apd_time.h"
@@ -24,10 +34,19 @@
 #define BATCH_BYTES (1u << 20)   /* a batch is handed over at about this size */
 #define MAX_QUEUED 16u           /* batches waiting: at most ~16 MiB in flight */
 
-/* The definition must match lib/apd_schema.sql. */
+/* The definition must match lib/apd_schema.sql (with a watch: the tokenizer is
+   the pass-through apd_tap). */
 static const char fts_ddl[] =
     "CREATE VIRTUAL TABLE event_fts USING fts5(message, content = 'event', content_rowid = 'id', "
     "columnsize = 0)";
+static const char fts_ddl_tap[] =
+    "CREATE VIRTUAL TABLE event_fts USING fts5(message, content = 'event', content_rowid = 'id', "
+    "columnsize = 0, tokenize = 'apd_tap');"
+    "CREATE TABLE watch(id INTEGER PRIMARY KEY, mask INTEGER NOT NULL, source_id INTEGER, "
+    "thread TEXT, ts_utc INTEGER, ts_local TEXT, message TEXT)";
+
+#define WATCH_SLOTS (2u * APD_FTS_WATCH_MAX)   /* open addressing; at most half full */
+#define WATCHED_FLAG 0x80000000u   /* in a record's length: the row's columns follow */
 
 /* Merge segments 16 at a time instead of FTS5's default 4: a bulk load then
  * rewrites each posting about half as often (on bench/analyze.sh's bundle the
@@ -40,7 +59,29 @@ static const char fts_merge[] =
 struct batch {
 	struct batch *next;
 	size_t used, cap;
-	unsigned char data[];   /* records: int64 rowid, uint32 length, bytes */
+	unsigned char data[];   /* records: int64 rowid, uint32 length, bytes; with WATCHED_FLAG
+	                           in the length, then int64 source_id, int64 ts_utc, uint32 and
+	                           the thread's bytes, uint32 and ts_local's bytes */
+};
+
+/* A watched token: lowercase, as unicode61 hands it over. */
+struct wslot {
+	char tok[APD_FTS_TOKEN_MAX];
+	size_t len;              /* 0: empty slot */
+	unsigned index;          /* in struct apd_fts_watch's tokens */
+};
+
+/* apd_tap: unicode61 and the worker it reports to. */
+struct tap {
+	fts5_tokenizer inner_tk;
+	Fts5Tokenizer *inner;
+	struct apd_fts *f;
+};
+
+struct tap_call {
+	void *ctx;
+	int (*token)(void *, int, const char *, int, int, int);
+	struct apd_fts *f;
 };
 
 struct apd_fts {
@@ -57,7 +98,157 @@ struct apd_fts {
 	char *path;
 	int started;
 	double cpu_ms;               /* the worker's CPU time, once it has ended */
+	/* the watch (worker's side); nwatch 0: none */
+	struct wslot slot[WATCH_SLOTS];
+	unsigned nwatch;
+	size_t minlen, maxlen;
+	unsigned char first[256];    /* first bytes of watched tokens */
+	struct apd_fts_term term[APD_FTS_WATCH_MAX];
+	size_t nterm;
+	uint64_t present[2];         /* watched tokens in the row being indexed */
+	fts5_api *api;
 };
+
+static uint32_t
+tok_hash(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ (unsigned char)*p++) * 16777619u;
+	return h;
+}
+
+/* Note a token of the row being indexed if it is watched. */
+static void
+see(struct apd_fts *f, const char *p, size_t n)
+{
+	uint32_t i;
+
+	if (n < f->minlen || n > f->maxlen || !f->first[(unsigned char)p[0]])
+		return;
+	for (i = tok_hash(p, n) % WATCH_SLOTS; f->slot[i].len; i = (i + 1) % WATCH_SLOTS)
+		if (f->slot[i].len == n && memcmp(f->slot[i].tok, p, n) == 0) {
+			f->present[f->slot[i].index >> 6] |= (uint64_t)1 << (f->slot[i].index & 63);
+			return;
+		}
+}
+
+/* The mask of the row just indexed: the bits of the terms it holds all tokens of. */
+static uint64_t
+row_mask(const struct apd_fts *f)
+{
+	uint64_t m = 0;
+	size_t j;
+
+	if ((f->present[0] | f->present[1]) == 0)
+		return 0;
+	for (j = 0; j < f->nterm; j++)
+		if ((f->present[0] & f->term[j].need[0]) == f->term[j].need[0] &&
+		    (f->present[1] & f->term[j].need[1]) == f->term[j].need[1])
+			m |= f->term[j].bits;
+	return m;
+}
+
+static int
+tap_token(void *ctx, int tflags, const char *p, int n, int start, int end)
+{
+	struct tap_call *c = ctx;
+
+	if (n > 0)
+		see(c->f, p, (size_t)n);
+	return c->token(c->ctx, tflags, p, n, start, end);
+}
+
+static int
+tap_tokenize(Fts5Tokenizer *tk, void *ctx, int flags, const char *text, int n,
+    int (*token)(void *, int, const char *, int, int, int))
+{
+	struct tap *t = (struct tap *)tk;
+	struct tap_call c = { ctx, token, t->f };
+
+	if (!(flags & FTS5_TOKENIZE_DOCUMENT))
+		return t->inner_tk.xTokenize(t->inner, ctx, flags, text, n, token);
+	return t->inner_tk.xTokenize(t->inner, &c, flags, text, n, tap_token);
+}
+
+static void
+tap_delete(Fts5Tokenizer *tk)
+{
+	struct tap *t = (struct tap *)tk;
+
+	t->inner_tk.xDelete(t->inner);
+	free(t);
+}
+
+static fts5_api *
+fts5_api_of(sqlite3 *db)
+{
+	fts5_api *api = NULL;
+	sqlite3_stmt *s;
+
+	if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &s, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_pointer(s, 1, (void *)&api, "fts5_api_ptr", NULL);
+	(void)sqlite3_step(s);
+	sqlite3_finalize(s);
+	return api;
+}
+
+static int
+tap_create(void *ud, const char **argv, int argc, Fts5Tokenizer **out)
+{
+	struct apd_fts *f = ud;
+	fts5_api *api = f->api;
+	struct tap *t;
+	void *inner_ud;
+	int rc;
+
+	*out = NULL;
+	if (api == NULL || (t = calloc(1, sizeof(*t))) == NULL)
+		return SQLITE_ERROR;
+	if ((rc = api->xFindTokenizer(api, "unicode61", &inner_ud, &t->inner_tk)) != SQLITE_OK ||
+	    (rc = t->inner_tk.xCreate(inner_ud, argv, argc, &t->inner)) != SQLITE_OK) {
+		free(t);
+		return rc;
+	}
+	t->f = f;
+	*out = (Fts5Tokenizer *)t;
+	return SQLITE_OK;
+}
+
+/* Fill the watch table; false if a token is too long, repeated, or there are too many. */
+static bool
+watch_init(struct apd_fts *f, const struct apd_fts_watch *w)
+{
+	size_t k;
+
+	if (w->ntokens > APD_FTS_WATCH_MAX || w->nterms > APD_FTS_WATCH_MAX)
+		return false;
+	f->minlen = SIZE_MAX;
+	for (k = 0; k < w->ntokens; k++) {
+		const char *tok = w->tokens[k];
+		size_t n = strlen(tok);
+		uint32_t i;
+		if (n == 0 || n >= APD_FTS_TOKEN_MAX)
+			return false;
+		for (i = tok_hash(tok, n) % WATCH_SLOTS; f->slot[i].len; i = (i + 1) % WATCH_SLOTS)
+			if (f->slot[i].len == n && memcmp(f->slot[i].tok, tok, n) == 0)
+				return false;
+		memcpy(f->slot[i].tok, tok, n);
+		f->slot[i].len = n;
+		f->slot[i].index = (unsigned)k;
+		f->nwatch++;
+		f->first[(unsigned char)tok[0]] = 1;
+		if (n < f->minlen)
+			f->minlen = n;
+		if (n > f->maxlen)
+			f->maxlen = n;
+	}
+	memcpy(f->term, w->terms, w->nterms * sizeof(*w->terms));
+	f->nterm = w->nterms;
+	return true;
+}
 
 static void
 set_err(struct apd_fts *f, const char *what)
@@ -79,16 +270,60 @@ run_sql(struct apd_fts *f, const char *sql)
 	return APD_OK;
 }
 
+/* Bytes of a packed string: UINT32_MAX marks it absent. */
+static size_t
+vlen(uint32_t n)
+{
+	return n == UINT32_MAX ? 0 : n;
+}
+
+/* Write a watched row: its columns as apd_fts_add_watched packed them, and its message. */
+static int
+put_watched(struct apd_fts *f, sqlite3_stmt *s, int64_t id, const unsigned char *cols,
+    const unsigned char *msg, uint32_t n)
+{
+	uint64_t mask = row_mask(f);
+	int64_t src, ts;
+	uint32_t tn, ln;
+
+	if (mask == 0)
+		return APD_OK;
+	memcpy(&src, cols, 8);
+	memcpy(&ts, cols + 8, 8);
+	memcpy(&tn, cols + 16, 4);
+	memcpy(&ln, cols + 20 + vlen(tn), 4);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)mask);
+	sqlite3_bind_int64(s, 3, src);
+	if (tn != UINT32_MAX)
+		sqlite3_bind_text(s, 4, (const char *)cols + 20, (int)tn, SQLITE_STATIC);
+	if (ts != INT64_MIN)
+		sqlite3_bind_int64(s, 5, ts);
+	if (ln != UINT32_MAX)
+		sqlite3_bind_text(s, 6, (const char *)cols + 24 + vlen(tn), (int)ln, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, (const char *)msg, (int)n, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		set_err(f, "watch");
+		sqlite3_reset(s);
+		return APD_FATAL;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return APD_OK;
+}
+
 static void *
 worker(void *arg)
 {
 	struct apd_fts *f = arg;
-	sqlite3_stmt *ins = NULL;
+	sqlite3_stmt *ins = NULL, *wins = NULL;
 	struct batch *b;
 	unsigned since_commit = 0;
 
 	if (sqlite3_prepare_v2(f->db, "INSERT INTO event_fts(rowid, message) VALUES (?1, ?2)", -1,
-	    &ins, NULL) != SQLITE_OK)
+	    &ins, NULL) != SQLITE_OK || (f->nwatch && sqlite3_prepare_v2(f->db, "INSERT INTO "
+	    "watch(id, mask, source_id, thread, ts_utc, ts_local, message) VALUES (?1, ?2, ?3, ?4, "
+	    "?5, ?6, ?7)", -1, &wins, NULL) != SQLITE_OK))
 		set_err(f, "prepare");
 	else
 		(void)run_sql(f, "BEGIN");   /* a failure is in f->rc */
@@ -109,20 +344,32 @@ worker(void *arg)
 			break;   /* closing and drained */
 		if (f->rc == APD_OK) {
 			size_t off = 0;
-			while (off < b->used) {
+			while (off < b->used && f->rc == APD_OK) {
+				const unsigned char *cols = NULL;
 				int64_t id;
 				uint32_t n;
 				memcpy(&id, b->data + off, 8);
 				memcpy(&n, b->data + off + 8, 4);
+				off += 12;
+				if (n & WATCHED_FLAG) {   /* skip the columns to the message */
+					uint32_t tn, ln;
+					n &= ~WATCHED_FLAG;
+					cols = b->data + off;
+					memcpy(&tn, cols + 16, 4);
+					memcpy(&ln, cols + 20 + vlen(tn), 4);
+					off += 24 + vlen(tn) + vlen(ln);
+				}
+				f->present[0] = f->present[1] = 0;
 				sqlite3_bind_int64(ins, 1, id);
-				sqlite3_bind_text(ins, 2, (const char *)b->data + off + 12, (int)n,
-				    SQLITE_STATIC);
+				sqlite3_bind_text(ins, 2, (const char *)b->data + off, (int)n, SQLITE_STATIC);
 				if (sqlite3_step(ins) != SQLITE_DONE) {
 					set_err(f, "insert");
 					break;
 				}
 				sqlite3_reset(ins);
-				off += 12 + n;
+				if (cols && put_watched(f, wins, id, cols, b->data + off, n) != APD_OK)
+					break;
+				off += n;
 			}
 			if (++since_commit >= 64 && f->rc == APD_OK) {
 				since_commit = 0;
@@ -132,6 +379,7 @@ worker(void *arg)
 		free(b);
 	}
 	sqlite3_finalize(ins);
+	sqlite3_finalize(wins);
 	if (f->rc == APD_OK)
 		run_sql(f, "COMMIT");
 	f->cpu_ms = apd_thread_cpu_ms();
@@ -139,7 +387,8 @@ worker(void *arg)
 }
 
 int
-apd_fts_start(struct apd_fts **out, const char *index_path, struct apd_error *err)
+apd_fts_start(struct apd_fts **out, const char *index_path, const struct apd_fts_watch *w,
+    struct apd_error *err)
 {
 	struct apd_fts *f = calloc(1, sizeof(*f));
 	size_t n = strlen(index_path);
@@ -157,11 +406,20 @@ apd_fts_start(struct apd_fts **out, const char *index_path, struct apd_error *er
 	*out = f;
 	if (unlink(f->path) != 0 && errno != ENOENT)
 		return apd_set_errno(err, APD_FATAL, errno, "%s: cannot remove", f->path);
+	if (w && w->ntokens && !watch_init(f, w))
+		return apd_set_error(err, APD_FATAL, "full-text watch: a token is too long, or too many");
 	if (sqlite3_open_v2(f->path, &f->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
 	    run_sql(f, "PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
-	    "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-32768") != APD_OK ||
-	    run_sql(f, fts_ddl) != APD_OK || run_sql(f, fts_merge) != APD_OK)
+	    "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-32768") != APD_OK)
+		return apd_set_error(err, APD_FATAL, "%s: %s", f->path, f->errmsg);
+	if (f->nwatch) {
+		static fts5_tokenizer tap_tk = { tap_create, tap_delete, tap_tokenize };
+		fts5_api *api = f->api = fts5_api_of(f->db);
+		if (api == NULL || api->xCreateTokenizer(api, "apd_tap", f, &tap_tk, NULL) != SQLITE_OK)
+			return apd_set_error(err, APD_FATAL, "%s: cannot register the tokenizer", f->path);
+	}
+	if (run_sql(f, f->nwatch ? fts_ddl_tap : fts_ddl) != APD_OK || run_sql(f, fts_merge) != APD_OK)
 		return apd_set_error(err, APD_FATAL, "%s: %s", f->path, f->errmsg);
 	if (pthread_create(&f->th, NULL, worker, f) != 0)
 		return apd_set_error(err, APD_FATAL, "cannot start the indexing thread");
@@ -194,17 +452,41 @@ hand_over(struct apd_fts *f)
 	return f->rc;
 }
 
+/* Pack a string for a watched row: length (UINT32_MAX: absent), then its bytes. */
+static unsigned char *
+put_str(unsigned char *d, struct apd_sv v)
+{
+	uint32_t n = v.p ? (uint32_t)v.n : UINT32_MAX;
+
+	memcpy(d, &n, 4);
+	if (v.p && v.n)
+		memcpy(d + 4, v.p, v.n);
+	return d + 4 + (v.p ? v.n : 0);
+}
+
 int
 apd_fts_add(struct apd_fts *f, int64_t rowid, const char *text, size_t n)
 {
-	size_t need = 12 + n;
+	return apd_fts_add_watched(f, rowid, text, n, NULL);
+}
+
+int
+apd_fts_add_watched(struct apd_fts *f, int64_t rowid, const char *text, size_t n,
+    const struct apd_fts_row *row)
+{
+	size_t need, extra = 0;
 	uint32_t n32;
 
 	if (f->rc != APD_OK)
 		return f->rc;
-	if (n > UINT32_MAX)
-		n = UINT32_MAX;
+	if (n > UINT32_MAX / 2)
+		n = UINT32_MAX / 2;
 	n32 = (uint32_t)n;
+	if (row && f->nwatch && row->thread.n < UINT32_MAX / 2 && row->ts_local.n < UINT32_MAX / 2) {
+		extra = 24 + (row->thread.p ? row->thread.n : 0) + (row->ts_local.p ? row->ts_local.n : 0);
+		n32 |= WATCHED_FLAG;
+	}
+	need = 12 + extra + n;
 	if (f->cur && f->cur->used + need > f->cur->cap && hand_over(f) != APD_OK)
 		return f->rc;
 	if (f->cur == NULL) {
@@ -216,9 +498,18 @@ apd_fts_add(struct apd_fts *f, int64_t rowid, const char *text, size_t n)
 		f->cur->cap = cap;
 		f->cur->next = NULL;
 	}
-	memcpy(f->cur->data + f->cur->used, &rowid, 8);
-	memcpy(f->cur->data + f->cur->used + 8, &n32, 4);
-	memcpy(f->cur->data + f->cur->used + 12, text, n);
+	{
+		unsigned char *d = f->cur->data + f->cur->used;
+		memcpy(d, &rowid, 8);
+		memcpy(d + 8, &n32, 4);
+		d += 12;
+		if (extra) {
+			memcpy(d, &row->source_id, 8);
+			memcpy(d + 8, &row->ts_utc, 8);
+			d = put_str(put_str(d + 16, row->thread), row->ts_local);
+		}
+		memcpy(d, text, n);
+	}
 	f->cur->used += need;
 	return APD_OK;
 }
@@ -306,6 +597,12 @@ apd_fts_free(struct apd_fts *f)
 	free(f->path);
 	free(f);
 	return NULL;
+}
+
+bool
+apd_fts_watching(const struct apd_fts *f)
+{
+	return f->nwatch > 0;
 }
 
 double

@@ -5,6 +5,7 @@
 #include "apd_store.h"
 #include "apd_buf.h"
 #include "apd_esp.h"
+#include "apd_esp_lines.h"
 #include "apd_fts.h"
 #include "apd_time.h"
 
@@ -81,6 +82,7 @@ struct apd_store {
 	struct {                /* sources still open around the current one (LIFO) */
 		int64_t id;
 		uint64_t seq, records, warnings;
+		bool watch;
 	} outer[32];
 	unsigned nouter;
 	uint64_t pending;       /* rows since the last commit */
@@ -95,6 +97,7 @@ struct apd_store {
 	bool tz_active;         /* the zone is known: convert device-local times at insert */
 	struct apd_tzinfo tz;   /* that zone */
 	struct apd_tz_done tzd; /* what was converted, for apd_derive_all */
+	bool watch;             /* the current source's events go to the full-text watch */
 	double t_start;         /* when the store was created, for meta timing.* */
 	apd_store_hook hook;    /* run before closing (the rules) */
 	void *hook_ud;
@@ -263,7 +266,9 @@ s_event(void *ud, const struct apd_event *ev)
 	sqlite3_stmt *s = st->ev.stmt;
 	int b = (int)st->ev.n * EVENT_COLS;
 	const char *tz = tz_name(ev->tz);
+	int64_t utc = ev->ts_utc;
 	size_t n;
+	int rc = APD_OK;
 
 	if (st->rc != APD_OK)
 		return st->rc;
@@ -275,8 +280,10 @@ s_event(void *ud, const struct apd_event *ev)
 		/* what apd_derive_all's UPDATE would do, now that the zone is known */
 		if (st->tz_active) {
 			int64_t us;
-			if (apd_parse_iso(ev->ts_local, &us))
-				sqlite3_bind_int64(s, b + 3, apd_tz_local_to_utc(&st->tz, us));
+			if (apd_parse_iso(ev->ts_local, &us)) {
+				utc = apd_tz_local_to_utc(&st->tz, us);
+				sqlite3_bind_int64(s, b + 3, utc);
+			}
 			tz = "registry";
 			st->tzd.used = true;
 			st->tzd.converted++;
@@ -311,7 +318,13 @@ s_event(void *ud, const struct apd_event *ev)
 	if (ev->recovered)
 		sqlite3_bind_int(s, b + 20, 1);
 	st->records++;
-	if (ev->message.p && apd_fts_add(st->fts, st->next_event, ev->message.p, n) != APD_OK) {
+	if (ev->message.p) {
+		struct apd_fts_row row = { st->cur, utc == APD_TS_NONE ? INT64_MIN : utc, ev->thread,
+			ev->ts_local };
+		rc = apd_fts_add_watched(st->fts, st->next_event, ev->message.p, n,
+		    st->watch ? &row : NULL);
+	}
+	if (rc != APD_OK) {
 		st->rc = apd_set_error(&st->err, APD_FATAL, "full-text index: out of memory");
 		return APD_FATAL;
 	}
@@ -537,9 +550,12 @@ c_begin(void *ud, const struct apd_source_info *si)
 		st->outer[st->nouter].seq = st->seq;
 		st->outer[st->nouter].records = st->records;
 		st->outer[st->nouter].warnings = st->warnings;
+		st->outer[st->nouter].watch = st->watch;
 		st->nouter++;
 	}
 	st->cur = sqlite3_last_insert_rowid(st->db);
+	/* the deployment model reads IME lines: a CMTrace log's candidates are kept aside */
+	st->watch = si->kind && strcmp(si->kind, "cmtrace") == 0;
 	st->seq = 0;
 	st->records = 0;
 	st->warnings = 0;
@@ -618,6 +634,7 @@ c_end(void *ud, int64_t id, const struct apd_source_result *r)
 		st->seq = st->outer[st->nouter].seq;
 		st->records = st->outer[st->nouter].records;
 		st->warnings = st->outer[st->nouter].warnings;
+		st->watch = st->outer[st->nouter].watch;
 	} else {
 		st->cur = 0;
 	}
@@ -663,6 +680,81 @@ cpu_meta(struct apd_store *st, const char *what, double ms)
 	snprintf(key, sizeof(key), "cpu.%s_ms", what);
 	snprintf(val, sizeof(val), "%.0f", ms);
 	apd_store_set_meta(st, key, val);
+}
+
+/* The watch being built from the IME lines (start_fts). */
+struct watch_build {
+	char tok[APD_FTS_WATCH_MAX][APD_ESP_TOKEN_MAX];
+	const char *tokp[APD_FTS_WATCH_MAX];
+	struct apd_fts_term term[APD_FTS_WATCH_MAX];
+	size_t ntok, nterm;   /* nterm: the current entry's first term */
+	uint64_t bit;         /* the current entry's */
+	bool full;            /* more tokens or terms than a watch holds */
+};
+
+static void
+watch_token(void *ud, size_t alt, const char *tok)
+{
+	struct watch_build *wb = ud;
+	size_t j = wb->nterm + alt, k;
+
+	if (j >= APD_FTS_WATCH_MAX) {
+		wb->full = true;
+		return;
+	}
+	for (k = 0; k < wb->ntok && strcmp(wb->tok[k], tok) != 0; k++)
+		;
+	if (k == wb->ntok) {
+		if (k == APD_FTS_WATCH_MAX) {
+			wb->full = true;
+			return;
+		}
+		snprintf(wb->tok[k], sizeof(wb->tok[k]), "%s", tok);
+		wb->tokp[k] = wb->tok[k];
+		wb->ntok++;
+	}
+	wb->term[j].need[k >> 6] |= (uint64_t)1 << (k & 63);
+	wb->term[j].bits = wb->bit;
+}
+
+/*
+ * Start the full-text thread, watching for the IME lines the deployment
+ * model reads (lib/apd_ime_lines.txt): a CMTrace row that holds every token
+ * of one of an entry's alternatives gets the entry's bit, and the model
+ * walks those rows in the worker's table instead of querying the index and
+ * looking each row up.  Without a usable watch the model queries the index
+ * itself (esp_ime_scan).
+ */
+static int
+start_fts(struct apd_store *st, const char *path, struct apd_error *err)
+{
+	struct watch_build *wb = calloc(1, sizeof(*wb));
+	struct apd_fts_watch w = { NULL, 0, NULL, 0 };
+	struct apd_esp_lines *L = NULL;
+	struct apd_error e;
+	size_t i, nalt;
+	int rc;
+
+	apd_error_clear(&e);
+	if (wb && apd_esp_lines_load(&L, apd_ime_lines_txt, &e) == APD_OK) {
+		for (i = 0; i < apd_esp_lines_count(L) && !wb->full; i++) {
+			wb->bit = (uint64_t)1 << i;
+			nalt = apd_esp_lines_terms(L, i, watch_token, wb);
+			if (nalt == 0)
+				wb->full = true;   /* one entry the watch cannot serve: none */
+			wb->nterm += nalt;
+		}
+		if (!wb->full && wb->nterm <= APD_FTS_WATCH_MAX) {
+			w.tokens = wb->tokp;
+			w.ntokens = wb->ntok;
+			w.terms = wb->term;
+			w.nterms = wb->nterm;
+		}
+	}
+	apd_esp_lines_free(L);
+	rc = apd_fts_start(&st->fts, path, w.ntokens ? &w : NULL, err);
+	free(wb);
+	return rc;
 }
 
 int
@@ -741,7 +833,7 @@ apd_store_create(struct apd_store **out, const char *path, const struct apd_limi
 	st->ev.stmt = st->stmt[S_EVENT];
 	st->rv.stmt = st->stmt[S_REGVAL];
 	st->next_event = 1;   /* the index is new: the first rowid SQLite gives is 1 */
-	if (apd_fts_start(&st->fts, path, err) != APD_OK) {
+	if (start_fts(st, path, err) != APD_OK) {
 		apd_store_free(st);
 		return APD_FATAL;
 	}
@@ -811,10 +903,12 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 	if (apd_fts_finish(st->fts, st->db, err) != APD_OK)
 		return APD_FATAL;
 	cpu_meta(st, "fts", apd_fts_cpu_ms(st->fts));
-	if (apd_fts_detach(st->db) != APD_OK)
-		return apd_set_error(err, APD_FATAL, "%s: detach: %s", st->tmp_path,
-		    sqlite3_errmsg(st->db));
-	st->fts = apd_fts_free(st->fts);
+	/* the watched rows carry the times of the load; the derivation changed some */
+	if (apd_fts_watching(st->fts) && st->tzd.rewritten && exec(st, "UPDATE fts.watch SET ts_utc = "
+	    "(SELECT e.ts_utc FROM main.event e WHERE e.id = watch.id)")) {
+		*err = st->err;
+		return APD_FATAL;
+	}
 	timing(st, "fts_wait_copy", &t);
 	if (exec(st, "BEGIN") || derive_model(st) != APD_OK) {
 		*err = st->err;
@@ -833,6 +927,10 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 		*err = st->err;
 		return APD_FATAL;
 	}
+	if (apd_fts_detach(st->db) != APD_OK)
+		return apd_set_error(err, APD_FATAL, "%s: detach: %s", st->tmp_path,
+		    sqlite3_errmsg(st->db));
+	st->fts = apd_fts_free(st->fts);
 	for (i = 0; i < S__N; i++) {
 		sqlite3_finalize(st->stmt[i]);
 		st->stmt[i] = NULL;

@@ -66,12 +66,13 @@ struct apd_tz_done {
 	bool mixed;              /* ... or under more than one zone */
 	uint64_t converted;      /* how many (meta load.tz_converted) */
 	uint64_t left;           /* device-local events stored without ts_utc */
+	bool rewritten;          /* set by apd_derive_all: it changed some ts_utc */
 };
 
 /* Derivation after indexing (apd_derive.c): facts from the registry and
    file names, the device time zone, local-to-UTC conversion.  done may be
    NULL: every device-local event is then converted here. */
-int apd_derive_all(sqlite3 *db, const struct apd_tz_done *done, struct apd_error *err);
+int apd_derive_all(sqlite3 *db, struct apd_tz_done *done, struct apd_error *err);
 
 /* The device's zone from the indexed registry values (TimeZoneInformation
    under CurrentControlSet or ControlSet001, the last value of each name

@@ -285,6 +285,136 @@ START_TEST(test_lines_load_errors)
 }
 END_TEST
 
+struct terms_seen {
+	char text[512];
+};
+
+static void
+collect_term(void *ud, size_t alt, const char *tok)
+{
+	struct terms_seen *t = ud;
+	size_t n = strlen(t->text);
+
+	snprintf(t->text + n, sizeof(t->text) - n, "%s%zu:%s", n ? " " : "", alt, tok);
+}
+
+/* The tokens a full-text watch looks for: every shipped entry has some; OR splits them
+   into alternatives; what this does not read gives none. */
+START_TEST(test_lines_terms)
+{
+	static const struct {
+		const char *fts, *want;
+		size_t nalt;
+	} cases[] = {
+		{ "\"Content cache miss\"", "0:content 0:cache 0:miss", 1 },
+		{ "\"DO download and decryption\" OR \"download completes\"",
+		  "0:do 0:download 0:and 0:decryption 1:download 1:completes", 2 },
+		{ "\"SetCurrentDirectory\" AND \"IMECache\"", "0:setcurrentdirectory 0:imecache", 1 },
+		{ "\"Win32App_x, install: 2\"", "0:win32app 0:x 0:install 0:2", 1 },
+		{ "\"a\" NOT \"b\"", "", 0 },
+		{ "bare", "", 0 },
+		{ "\"a\" OR", "", 0 },
+		{ "\"caf\xc3\xa9\"", "", 0 },
+	};
+	struct apd_esp_lines *L;
+	struct apd_error err;
+	struct terms_seen t;
+	char text[512];
+	size_t i;
+
+	ck_assert_int_eq(apd_esp_lines_load(&L, apd_ime_lines_txt, &err), APD_OK);
+	for (i = 0; i < apd_esp_lines_count(L); i++) {
+		t.text[0] = '\0';
+		ck_assert_msg(apd_esp_lines_terms(L, i, collect_term, &t) > 0, "entry %zu: %s", i,
+		    apd_esp_lines_fts(L, i));
+	}
+	apd_esp_lines_free(L);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "[grs]\nfts: %s\nre: GRS\nex: GRS\n", cases[i].fts);
+		ck_assert_int_eq(apd_esp_lines_load(&L, text, &err), APD_OK);
+		t.text[0] = '\0';
+		ck_assert_uint_eq(apd_esp_lines_terms(L, 0, collect_term, &t), cases[i].nalt);
+		ck_assert_str_eq(t.text, cases[i].want);
+		apd_esp_lines_free(L);
+	}
+}
+END_TEST
+
+/*
+ * While the index is built, the model reads its IME lines from the full-text
+ * thread's watch; on a finished index it queries the full-text index.  Both
+ * must give the same model, on every sample and on the real IME logs: the
+ * model is rebuilt the second way on a copy and the tables compared.
+ */
+static long
+check_watch_agrees(const char *input)
+{
+	static const char *const tables[] = { "app", "app_event", "script", "esp_phase",
+		"deployment" };
+	struct apd_error err;
+	sqlite3 *db = index_with(input, NULL, 0);
+	char sql[512];
+	size_t i;
+	long n;
+
+	CK_STR(db, "SELECT value FROM meta WHERE key = 'model.ime_from'", "watch");
+	sqlite3_close(db);
+	ck_assert_int_eq(sqlite3_open(apd_test_tpath("index.db"), &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "ATTACH ':memory:' AS keep; BEGIN", NULL, NULL, NULL),
+	    SQLITE_OK);
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		snprintf(sql, sizeof(sql), "CREATE TABLE keep.%s AS SELECT * FROM main.%s; "
+		    "DELETE FROM main.%s", tables[i], tables[i], tables[i]);
+		ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+	}
+	ck_assert_int_eq(sqlite3_exec(db, "DROP INDEX app_event_app; "
+	    "DELETE FROM fact WHERE name = 'ime.version'", NULL, NULL, NULL), SQLITE_OK);
+	apd_error_clear(&err);
+	ck_assert_msg(apd_esp_derive(db, &err) == APD_OK, "%s", err.msg);
+	CK_STR(db, "SELECT value FROM meta WHERE key = 'model.ime_from'", "index");
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		snprintf(sql, sizeof(sql), "SELECT (SELECT count(*) FROM main.%s) || ' ' || "
+		    "(SELECT count(*) FROM (SELECT * FROM main.%s EXCEPT SELECT * FROM keep.%s)) || ' ' || "
+		    "(SELECT count(*) FROM (SELECT * FROM keep.%s EXCEPT SELECT * FROM main.%s))",
+		    tables[i], tables[i], tables[i], tables[i], tables[i]);
+		const char *r = q1(db, sql);
+		ck_assert_msg(strstr(r, " 0 0") != NULL, "%s: %s rows, differing both ways: %s", input,
+		    tables[i], r);
+	}
+	n = strtol(q1(db, "SELECT count(*) FROM app_event"), NULL, 10);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	return n;
+}
+
+START_TEST(test_watch_and_index_agree)
+{
+	static const char *const samples[] = {
+		"samples/mdmdiag-esp-app-failure.cab", "samples/mdmdiag-preprov-notcomputed.cab",
+		"samples/mdmdiag-hybrid-user-app-failure.cab", "samples/mdmdiag-preprovisioned.cab",
+		"samples/DiagLogs-CONTOSO-PC01-20251001T101010Z.zip",
+		"samples/DiagLogs-CONTOSO-PC02-20251002T090000Z-numbered.zip",
+	};
+	static const char *const corpus[] = {
+		"ime/IntuneManagementExtension-2025-08-04b.log", "ime/IntuneManagementExtension-2025-08-01.log",
+	};
+	const char *path;
+	long events = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
+		events += check_watch_agrees(apd_test_src(samples[i]));
+	ck_assert_int_gt(events, 100);   /* the samples' models have app timelines to compare */
+	for (i = 0; i < sizeof(corpus) / sizeof(corpus[0]); i++) {
+		if ((path = apd_test_corpus(corpus[i])) == NULL) {
+			fprintf(stderr, "check_esp: corpus file %s not found; skipped\n", corpus[i]);
+			continue;
+		}
+		check_watch_agrees(path);
+	}
+}
+END_TEST
+
 /* ---- the samples ---------------------------------------------------------------- */
 
 /*
@@ -903,6 +1033,7 @@ esp_suite(void)
 	tcase_add_test(lines, test_lines_examples);
 	tcase_add_test(lines, test_lines_groups);
 	tcase_add_test(lines, test_lines_load_errors);
+	tcase_add_test(lines, test_lines_terms);
 	tcase_add_checked_fixture(samples, apd_test_tmpdir_setup, apd_test_tmpdir_teardown);
 	tcase_add_test(samples, test_sample_esp_app_failure);
 	tcase_add_test(samples, test_sample_pc01);
@@ -910,6 +1041,7 @@ esp_suite(void)
 	tcase_add_test(samples, test_sample_profile_not_assigned);
 	tcase_add_test(samples, test_sample_hybrid);
 	tcase_add_test(samples, test_sample_preprovisioned_without_events);
+	tcase_add_test(samples, test_watch_and_index_agree);
 	tcase_add_checked_fixture(events, apd_test_tmpdir_setup, apd_test_tmpdir_teardown);
 	tcase_add_test(events, test_preprovisioned_with_events);
 	tcase_add_test(events, test_events_only);
