@@ -101,11 +101,12 @@ struct apd_fts {
 	/* the watch (worker's side); nwatch 0: none */
 	struct wslot slot[WATCH_SLOTS];
 	unsigned nwatch;
-	size_t minlen, maxlen;
-	unsigned char first[256];    /* first bytes of watched tokens */
+	uint64_t lens[256];          /* by first byte: bit n set if a watched token of n bytes
+	                                starts with it (one test rejects most tokens) */
 	struct apd_fts_term term[APD_FTS_WATCH_MAX];
 	size_t nterm;
 	uint64_t present[2];         /* watched tokens in the row being indexed */
+	bool tapping;                /* that row is marked: look at its tokens */
 	fts5_api *api;
 };
 
@@ -125,7 +126,7 @@ see(struct apd_fts *f, const char *p, size_t n)
 {
 	uint32_t i;
 
-	if (n < f->minlen || n > f->maxlen || !f->first[(unsigned char)p[0]])
+	if (n >= APD_FTS_TOKEN_MAX || !(f->lens[(unsigned char)p[0]] >> n & 1))
 		return;
 	for (i = tok_hash(p, n) % WATCH_SLOTS; f->slot[i].len; i = (i + 1) % WATCH_SLOTS)
 		if (f->slot[i].len == n && memcmp(f->slot[i].tok, p, n) == 0) {
@@ -167,7 +168,7 @@ tap_tokenize(Fts5Tokenizer *tk, void *ctx, int flags, const char *text, int n,
 	struct tap *t = (struct tap *)tk;
 	struct tap_call c = { ctx, token, t->f };
 
-	if (!(flags & FTS5_TOKENIZE_DOCUMENT))
+	if (!(flags & FTS5_TOKENIZE_DOCUMENT) || !t->f->tapping)
 		return t->inner_tk.xTokenize(t->inner, ctx, flags, text, n, token);
 	return t->inner_tk.xTokenize(t->inner, &c, flags, text, n, tap_token);
 }
@@ -225,7 +226,6 @@ watch_init(struct apd_fts *f, const struct apd_fts_watch *w)
 
 	if (w->ntokens > APD_FTS_WATCH_MAX || w->nterms > APD_FTS_WATCH_MAX)
 		return false;
-	f->minlen = SIZE_MAX;
 	for (k = 0; k < w->ntokens; k++) {
 		const char *tok = w->tokens[k];
 		size_t n = strlen(tok);
@@ -239,11 +239,7 @@ watch_init(struct apd_fts *f, const struct apd_fts_watch *w)
 		f->slot[i].len = n;
 		f->slot[i].index = (unsigned)k;
 		f->nwatch++;
-		f->first[(unsigned char)tok[0]] = 1;
-		if (n < f->minlen)
-			f->minlen = n;
-		if (n > f->maxlen)
-			f->maxlen = n;
+		f->lens[(unsigned char)tok[0]] |= (uint64_t)1 << n;
 	}
 	memcpy(f->term, w->terms, w->nterms * sizeof(*w->terms));
 	f->nterm = w->nterms;
@@ -360,6 +356,7 @@ worker(void *arg)
 					off += 24 + vlen(tn) + vlen(ln);
 				}
 				f->present[0] = f->present[1] = 0;
+				f->tapping = cols != NULL;
 				sqlite3_bind_int64(ins, 1, id);
 				sqlite3_bind_text(ins, 2, (const char *)b->data + off, (int)n, SQLITE_STATIC);
 				if (sqlite3_step(ins) != SQLITE_DONE) {
