@@ -13,10 +13,11 @@
  *
  * The watch (apd_fts_start's struct apd_fts_watch): the worker's table
  * tokenizes through "apd_tap", a pass-through wrapper of FTS5's own
- * unicode61 that looks at every token as the index gets it.  A row the
- * caller marked whose tokens include a watched one is also written, with
- * its columns, to the worker's table "watch", so that a reader can walk
- * those rows in order without looking them up in the index's event table.
+ * unicode61 that looks at the tokens of the rows the caller marked.  A
+ * marked row holding every token of one of the watch's terms is also
+ * written, with its columns, to the worker's table "watch", so that a
+ * reader can walk those rows in order without looking them up in the
+ * index's event table.
  * The tokens the index stores are unicode61's, unchanged: only the
  * tokenizer's name in the worker's own schema differs, and that schema is
  * not copied.
