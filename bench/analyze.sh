@@ -2,7 +2,11 @@
 # End-to-end benchmark of `apdiag analyze`: generates a synthetic bundle of
 # about SIZE MB (default 520; IME logs plus a registry dump that holds the
 # device time zone, as every real one does; see make-bundle.sh), indexes it
-# as a folder and as a .tar.zst, and prints MB/s and peak RSS for each.  Run on demand; not part of the test suite.
+# as a folder and as a .tar.zst, and prints MB/s and peak RSS for each.
+# The folder is read registry first, so log times are converted as they are
+# stored; the tar lists the dump after the logs (name order), the worst case,
+# where the derivation converts them afterwards.  Run on demand; not part of
+# the test suite.
 #
 #   bench/analyze.sh [SIZE_MB] [BUILD_DIR]
 #   MIX=dense bench/analyze.sh ...   the ESP-line-dense stress mix (make-bundle.sh --mix)
