@@ -266,32 +266,45 @@ time_zone(sqlite3 *db, struct apd_tz_done *done, struct apd_error *err)
 		/* the store saw a zone that is gone now: cannot happen short of a
 		   source rolled back, but then its times are not known either */
 		if (done && done->used) {
-			done->rewritten = true;
+			done->rewritten = done->rewrote_all = true;
 			if (run(db, "UPDATE event SET ts_utc = NULL, tz_source = 'local' "
 			    "WHERE tz_source = 'registry'", err) != APD_OK)
 				return APD_FATAL;
 		}
 		return run(db, "INSERT INTO fact(name, value) VALUES ('time.zone_source', 'none')", err);
 	}
-	if (sqlite3_create_function(db, "apd_local_to_utc", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-	    &tz, local_to_utc, NULL, NULL) != SQLITE_OK)
-		return apd_set_error(err, APD_FATAL, "deriving times: %s", sqlite3_errmsg(db));
 	snprintf(sql, sizeof(sql), "INSERT INTO fact(name, value, source_id) VALUES "
 	    "('time.zone_source', 'registry', %lld), ('time.bias_minutes', '%d', %lld)",
 	    (long long)src, (int)tz.bias, (long long)src);
 	if (run(db, sql, err) != APD_OK)
 		return APD_FATAL;
 	if ((which = to_convert(done, &tz)) != NULL) {
-		if (done)
+		if (done) {
 			done->rewritten = true;
-		snprintf(sql, sizeof(sql), "UPDATE event SET ts_utc = apd_local_to_utc(ts_local), "
-		    "tz_source = 'registry' WHERE %s AND ts_local IS NOT NULL", which);
-		if (run(db, sql, err) != APD_OK)
-			return APD_FATAL;
+			done->rewrote_all = strcmp(which, "tz_source = 'local'") != 0;
+		}
+		snprintf(sql, sizeof(sql), "%s AND ts_local IS NOT NULL", which);
+		return apd_tz_convert(db, &tz, "event", ", tz_source = 'registry'", sql, err);
 	}
-	/* the function's user data lives on this stack frame: unregister it */
-	sqlite3_create_function(db, "apd_local_to_utc", 1, SQLITE_UTF8, NULL, NULL, NULL, NULL);
 	return APD_OK;
+}
+
+int
+apd_tz_convert(sqlite3 *db, const struct apd_tzinfo *tz, const char *table, const char *also,
+    const char *where, struct apd_error *err)
+{
+	char sql[512];
+	int rc;
+
+	if (sqlite3_create_function(db, "apd_local_to_utc", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+	    (void *)tz, local_to_utc, NULL, NULL) != SQLITE_OK)
+		return apd_set_error(err, APD_FATAL, "deriving times: %s", sqlite3_errmsg(db));
+	snprintf(sql, sizeof(sql), "UPDATE %s SET ts_utc = apd_local_to_utc(ts_local)%s WHERE %s",
+	    table, also, where);
+	rc = run(db, sql, err);
+	/* the function's user data is the caller's: unregister it */
+	sqlite3_create_function(db, "apd_local_to_utc", 1, SQLITE_UTF8, NULL, NULL, NULL, NULL);
+	return rc;
 }
 
 int

@@ -551,6 +551,13 @@ apd_fts_finish(struct apd_fts *f, sqlite3 *main_db, struct apd_error *err)
 		}
 		sqlite3_finalize(s);
 	}
+	/* a scratch file: changes to its watch (apd_store.c) need no journal */
+	if (sqlite3_exec(main_db, "PRAGMA fts.journal_mode=OFF; PRAGMA fts.synchronous=OFF", NULL,
+	    NULL, &msg) != SQLITE_OK) {
+		apd_set_error(err, APD_FATAL, "attach: %s", msg ? msg : sqlite3_errmsg(main_db));
+		sqlite3_free(msg);
+		return APD_FATAL;
+	}
 	for (i = 0; i < sizeof(shadow) / sizeof(shadow[0]); i++) {
 		snprintf(sql, sizeof(sql), "DELETE FROM main.event_fts_%s; "
 		    "INSERT INTO main.event_fts_%s SELECT * FROM fts.event_fts_%s", shadow[i],

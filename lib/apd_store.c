@@ -874,6 +874,30 @@ derive_model(struct apd_store *st)
 	return exec(st, "RELEASE model");
 }
 
+/*
+ * The watched rows carry the times of the load, and the derivation changed
+ * some.  When it only converted what the load left local, do the same to
+ * the watch's rows still local (no ts_utc but a ts_local: a time with a
+ * bias or one converted at load has its ts_utc); otherwise copy each row's
+ * time from its event.
+ */
+static int
+watch_times(struct apd_store *st, struct apd_error *err)
+{
+	struct apd_tzinfo tz;
+	int64_t src;
+
+	if (!st->tzd.rewrote_all && apd_tz_read(st->db, &tz, &src))
+		return apd_tz_convert(st->db, &tz, "fts.watch", "",
+		    "ts_utc IS NULL AND ts_local IS NOT NULL", err);
+	if (exec(st, "UPDATE fts.watch SET ts_utc = (SELECT e.ts_utc FROM main.event e "
+	    "WHERE e.id = watch.id)")) {
+		*err = st->err;
+		return APD_FATAL;
+	}
+	return APD_OK;
+}
+
 int
 apd_store_finish(struct apd_store *st, struct apd_error *err)
 {
@@ -903,12 +927,8 @@ apd_store_finish(struct apd_store *st, struct apd_error *err)
 	if (apd_fts_finish(st->fts, st->db, err) != APD_OK)
 		return APD_FATAL;
 	cpu_meta(st, "fts", apd_fts_cpu_ms(st->fts));
-	/* the watched rows carry the times of the load; the derivation changed some */
-	if (apd_fts_watching(st->fts) && st->tzd.rewritten && exec(st, "UPDATE fts.watch SET ts_utc = "
-	    "(SELECT e.ts_utc FROM main.event e WHERE e.id = watch.id)")) {
-		*err = st->err;
+	if (apd_fts_watching(st->fts) && st->tzd.rewritten && watch_times(st, err) != APD_OK)
 		return APD_FATAL;
-	}
 	timing(st, "fts_wait_copy", &t);
 	if (exec(st, "BEGIN") || derive_model(st) != APD_OK) {
 		*err = st->err;

@@ -66,7 +66,8 @@ struct apd_tz_done {
 	bool mixed;              /* ... or under more than one zone */
 	uint64_t converted;      /* how many (meta load.tz_converted) */
 	uint64_t left;           /* device-local events stored without ts_utc */
-	bool rewritten;          /* set by apd_derive_all: it changed some ts_utc */
+	bool rewritten;          /* set by apd_derive_all: it changed some ts_utc ... */
+	bool rewrote_all;        /* ... not only of events left local */
 };
 
 /* Derivation after indexing (apd_derive.c): facts from the registry and
@@ -78,6 +79,12 @@ int apd_derive_all(sqlite3 *db, struct apd_tz_done *done, struct apd_error *err)
    under CurrentControlSet or ControlSet001, the last value of each name
    winning).  Returns 1 and fills *tz and *source_id if a Bias was found. */
 int apd_tz_read(sqlite3 *db, struct apd_tzinfo *tz, int64_t *source_id);
+
+/* UPDATE table SET ts_utc = ts_local converted under tz, then `also` (", col = ...",
+   or ""), WHERE where: the derivation's conversion, for its events and for other
+   tables of device-local times.  APD_OK or APD_FATAL. */
+int apd_tz_convert(sqlite3 *db, const struct apd_tzinfo *tz, const char *table, const char *also,
+    const char *where, struct apd_error *err);
 
 /* Are two zones the same rules? */
 bool apd_tz_equal(const struct apd_tzinfo *a, const struct apd_tzinfo *b);
