@@ -274,7 +274,7 @@ vlen(uint32_t n)
 	return n == UINT32_MAX ? 0 : n;
 }
 
-/* Write a watched row: its columns as apd_fts_add_watched packed them, and its message. */
+/* Write a watched row: its columns as apd_fts_add packed them, and its message. */
 static int
 put_watched(struct apd_fts *f, sqlite3_stmt *s, int64_t id, const unsigned char *cols,
     const unsigned char *msg, uint32_t n)
@@ -463,13 +463,7 @@ put_str(unsigned char *d, struct apd_sv v)
 }
 
 int
-apd_fts_add(struct apd_fts *f, int64_t rowid, const char *text, size_t n)
-{
-	return apd_fts_add_watched(f, rowid, text, n, NULL);
-}
-
-int
-apd_fts_add_watched(struct apd_fts *f, int64_t rowid, const char *text, size_t n,
+apd_fts_add(struct apd_fts *f, int64_t rowid, const char *text, size_t n,
     const struct apd_fts_row *row)
 {
 	size_t need, extra = 0;

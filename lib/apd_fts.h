@@ -2,8 +2,8 @@
  * apd_fts.h - the full-text index, built on a second thread (apd_fts.c).
  *
  * apd_fts_start() opens the worker's own database next to the index;
- * apd_fts_add() queues one message (copied; blocks when the queue is full);
- * apd_fts_add_watched() one that a watch (below) may also keep;
+ * apd_fts_add() queues one message (copied; blocks when the queue is full),
+ * with the columns a watch (below) keeps if it is marked;
  * apd_fts_finish() waits for the worker and copies its FTS5 shadow tables
  * into the index (attached as "fts" until apd_fts_detach()); apd_fts_free()
  * stops the worker if needed and removes its temporary file.
@@ -23,7 +23,7 @@ struct apd_fts;
 #define APD_FTS_WATCH_MAX 128  /* tokens in a watch */
 
 /*
- * A watch: a row marked by apd_fts_add_watched() whose message holds all
+ * A watch: a row marked by apd_fts_add() (a row given) whose message holds all
  * the tokens of a term (lowercase, as FTS5's unicode61 splits and folds
  * text) is also kept, with its columns, in the worker's table
  *   watch(id, mask, source_id, thread, ts_utc, ts_local, message)
@@ -52,9 +52,8 @@ struct apd_fts_row {
 /* w may be NULL: no watch. */
 int apd_fts_start(struct apd_fts **out, const char *index_path, const struct apd_fts_watch *w,
     struct apd_error *err);
-int apd_fts_add(struct apd_fts *f, int64_t rowid, const char *text, size_t n);
-/* As apd_fts_add, for a row the watch applies to (row NULL: as apd_fts_add). */
-int apd_fts_add_watched(struct apd_fts *f, int64_t rowid, const char *text, size_t n,
+/* row: the row's columns if the watch applies to it, else NULL */
+int apd_fts_add(struct apd_fts *f, int64_t rowid, const char *text, size_t n,
     const struct apd_fts_row *row);
 int apd_fts_finish(struct apd_fts *f, sqlite3 *main_db, struct apd_error *err);
 int apd_fts_detach(sqlite3 *main_db);

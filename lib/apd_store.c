@@ -321,8 +321,7 @@ s_event(void *ud, const struct apd_event *ev)
 	if (ev->message.p) {
 		struct apd_fts_row row = { st->cur, utc == APD_TS_NONE ? INT64_MIN : utc, ev->thread,
 			ev->ts_local };
-		rc = apd_fts_add_watched(st->fts, st->next_event, ev->message.p, n,
-		    st->watch ? &row : NULL);
+		rc = apd_fts_add(st->fts, st->next_event, ev->message.p, n, st->watch ? &row : NULL);
 	}
 	if (rc != APD_OK) {
 		st->rc = apd_set_error(&st->err, APD_FATAL, "full-text index: out of memory");
