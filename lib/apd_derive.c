@@ -198,6 +198,11 @@ apd_tz_equal(const struct apd_tzinfo *a, const struct apd_tzinfo *b)
 	    systime_equal(&a->daylight_start, &b->daylight_start);
 }
 
+const char *const apd_tz_keys[2] = {
+	"SYSTEM\\CurrentControlSet\\Control\\TimeZoneInformation",
+	"SYSTEM\\ControlSet001\\Control\\TimeZoneInformation",
+};
+
 int
 apd_tz_read(sqlite3 *db, struct apd_tzinfo *tz, int64_t *source_id)
 {
@@ -206,10 +211,10 @@ apd_tz_read(sqlite3 *db, struct apd_tzinfo *tz, int64_t *source_id)
 
 	memset(tz, 0, sizeof(*tz));
 	if (sqlite3_prepare_v2(db, "SELECT name, value, source_id FROM reg_value WHERE hive = 'HKLM' "
-	    "AND key IN ('SYSTEM\\CurrentControlSet\\Control\\TimeZoneInformation', "
-	    "'SYSTEM\\ControlSet001\\Control\\TimeZoneInformation') AND name IS NOT NULL "
-	    "ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+	    "AND key IN (?1, ?2) AND name IS NOT NULL ORDER BY id", -1, &s, NULL) != SQLITE_OK)
 		return 0;
+	sqlite3_bind_text(s, 1, apd_tz_keys[0], -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, apd_tz_keys[1], -1, SQLITE_STATIC);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(s, 0);
 		int32_t v32 = (int32_t)(uint32_t)sqlite3_column_int64(s, 1);

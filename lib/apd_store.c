@@ -352,16 +352,12 @@ reg_type_name(int type, char tmp[16])
 static bool
 is_tz_key(struct apd_sv hive, struct apd_sv key)
 {
-	static const char *const keys[] = {
-		"SYSTEM\\CurrentControlSet\\Control\\TimeZoneInformation",
-		"SYSTEM\\ControlSet001\\Control\\TimeZoneInformation",
-	};
 	size_t i;
 
 	if (hive.n != 4 || strncasecmp(hive.p, "HKLM", 4) != 0)
 		return false;
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (key.n == strlen(keys[i]) && strncasecmp(key.p, keys[i], key.n) == 0)
+	for (i = 0; i < sizeof(apd_tz_keys) / sizeof(apd_tz_keys[0]); i++)
+		if (key.n == strlen(apd_tz_keys[i]) && strncasecmp(key.p, apd_tz_keys[i], key.n) == 0)
 			return true;
 	return false;
 }

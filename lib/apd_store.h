@@ -80,6 +80,9 @@ int apd_derive_all(sqlite3 *db, struct apd_tz_done *done, struct apd_error *err)
    winning).  Returns 1 and fills *tz and *source_id if a Bias was found. */
 int apd_tz_read(sqlite3 *db, struct apd_tzinfo *tz, int64_t *source_id);
 
+/* The keys below HKLM apd_tz_read reads (case-insensitive, as registry keys). */
+extern const char *const apd_tz_keys[2];
+
 /* UPDATE table SET ts_utc = ts_local converted under tz, then `also` (", col = ...",
    or ""), WHERE where: the derivation's conversion, for its events and for other
    tables of device-local times.  APD_OK or APD_FATAL. */
