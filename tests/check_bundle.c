@@ -626,6 +626,60 @@ START_TEST(test_fts_copied_index_is_sound)
 }
 END_TEST
 
+/* Message k of test_batch_arena_every_size: k's letter, len_of(k) times, then " #k". */
+static size_t
+len_of(int k)
+{
+	return k == 41 ? 300000 : (size_t)(k * 7919) % 40000;   /* one over the 256 KiB arena */
+}
+
+/*
+ * The store copies a batch's strings into a 256 KiB arena, and a string that
+ * does not fit is bound as SQLite's own copy.  Messages of 0 to 40 KB (16
+ * rows: up to 640 KB per batch) and one of 300 KB come back byte for byte.
+ */
+START_TEST(test_batch_arena_every_size)
+{
+	enum { N = 200 };
+	FILE *f = fopen(apd_test_tpath("IntuneManagementExtension.log"), "wb");
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int k, rc, rows = 0;
+	char *want = malloc(300000 + 32);
+
+	ck_assert_ptr_nonnull(f);
+	for (k = 0; k < N; k++) {
+		size_t i, n = len_of(k);
+		fputs("<![LOG[", f);
+		for (i = 0; i < n; i++)
+			fputc('a' + k % 26, f);
+		fprintf(f, " #%d]LOG]!><time=\"10:00:00.1234567\" date=\"7-22-2025\" component=\"IME\" "
+		    "context=\"\" type=\"1\" thread=\"%d\" file=\"\">\r\n", k, k);
+	}
+	ck_assert_int_eq(fclose(f), 0);
+	db = index_input(apd_test_tpath("IntuneManagementExtension.log"), NULL, &rc);
+	ck_assert_int_eq(rc, APD_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT seq, message, thread FROM event ORDER BY seq", -1,
+	    &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		int seq = sqlite3_column_int(s, 0);
+		size_t n;
+		k = seq - 1;
+		n = len_of(k);
+		memset(want, 'a' + k % 26, n);
+		n += (size_t)sprintf(want + n, " #%d", k);
+		ck_assert_int_eq(sqlite3_column_bytes(s, 1), (int)n);
+		ck_assert_msg(memcmp(sqlite3_column_text(s, 1), want, n) == 0, "message %d differs", k);
+		ck_assert_int_eq(atoi((const char *)sqlite3_column_text(s, 2)), k);
+		rows++;
+	}
+	sqlite3_finalize(s);
+	ck_assert_int_eq(rows, N);
+	sqlite3_close(db);
+	free(want);
+}
+END_TEST
+
 static Suite *
 bundle_suite(void)
 {
@@ -645,6 +699,7 @@ bundle_suite(void)
 	tcase_add_test(tc, test_schema_pinned);
 	tcase_add_test(tc, test_registry_keys_shared_by_sources);
 	tcase_add_test(tc, test_fts_copied_index_is_sound);
+	tcase_add_test(tc, test_batch_arena_every_size);
 	tcase_add_test(lim, test_traversal_names);
 	tcase_add_test(lim, test_truncated_zip);
 	tcase_add_test(lim, test_truncated_cab);
