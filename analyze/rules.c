@@ -80,7 +80,7 @@ on_test(void *ud, const struct apd_rules_test_report *t)
 			printf("%s:%u: rule %s: negative case \"", t->file, t->line, t->rule_id);
 			fe_safe(stdout, t->name);
 			printf("\" cannot fail: none of its records reaches the rule's selector "
-			    "(same source kind, channel, event id, registry key or literal word)\n");
+			    "(same source kind, channel, event id, registry key or literal phrase)\n");
 		} else if (t->status == APD_TEST_ERROR) {
 			ty->error++;
 			printf("%s:%u: rule %s: negative case \"", t->file, t->line, t->rule_id);

@@ -2,9 +2,10 @@
  * apd_rules_eval.c - evaluating a compiled ruleset over an index.
  *
  * 1. Plan: every selector the evaluated rules use gets a coarse filter -
- *    an FTS5 query on the rarest word of its literals (word counts from
- *    fts5vocab), its event ids, a registry key prefix, or a scan - and
- *    selectors with the same filter form one group.
+ *    an FTS5 phrase query on its literal's words (the literal whose rarest
+ *    word is rarest), its event ids, a registry key prefix, or a scan - and
+ *    selectors with the same filter form one group.  The triggers' groups
+ *    run first; the conditions' selectors only for rules with a trigger match.
  * 2. Select: one query per group; every candidate row is checked against
  *    every selector of the group (cheap predicates first, regexes last) and
  *    becomes a match with its captures.
@@ -589,13 +590,23 @@ word_char(unsigned char ch)
 	return (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') || ch >= 0x80;
 }
 
-/* Rows holding this word (lower case), from fts5vocab; -1 on error. */
+#define WORD_COUNT_CAP 65536
+
+/*
+ * Rows holding this word (lower case ASCII letters and digits), counted up
+ * to cap (0: all).  Counting walks the word's doclist, so a common word
+ * ("is", "win32app": half the rows of a bundle) is only counted as far as
+ * the caller needs to know that it is not the rarest.
+ */
 static int64_t
-word_count(struct ctx *c, const char *w)
+word_count(struct ctx *c, const char *w, int64_t cap)
 {
+	char q[80];
 	int64_t n = 0;
 
-	sqlite3_bind_text(c->vocab, 1, w, -1, SQLITE_STATIC);
+	snprintf(q, sizeof(q), "\"%s\"", w);
+	sqlite3_bind_text(c->vocab, 1, q, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(c->vocab, 2, cap > 0 ? cap : -1);
 	if (sqlite3_step(c->vocab) == SQLITE_ROW)
 		n = sqlite3_column_int64(c->vocab, 0);
 	sqlite3_reset(c->vocab);
@@ -638,7 +649,7 @@ words_add(struct words *w, const char *s)
 }
 
 /*
- * The FTS words that narrow p: for a literal the rarest of its ASCII words,
+ * The FTS items that narrow p: for a literal the phrase of its words,
  * for HRESULTs all spellings (OR), for ALL the cheapest child, for ANY the
  * union when every child has words.  false: p gives no narrowing.
  */
@@ -652,18 +663,25 @@ plan_words(struct ctx *c, const struct pred *p, struct words *out)
 	out->cost = 0;
 	switch (p->op) {
 	case P_CONTAINS: {
+		/* The literal's words are taken as whole words of the message (the
+		   coarse filter's contract, docs/rules.md), so a message holding the
+		   literal holds them as consecutive tokens: a phrase.  A word the
+		   index cannot hold as written (non-ASCII, over 63 bytes) splits the
+		   literal into runs.  The phrase is the run holding the rarest word,
+		   which bounds the rows it finds. */
 		const unsigned char *s = (const unsigned char *)p->text;
-		size_t k = 0, n = p->text_len;
-		char best[64] = "";
+		struct { char w[64]; size_t len; int run; } word[32];
+		size_t nword = 0, k = 0, n = p->text_len, j, best = 0;
+		int run = 0;
 		int64_t bestc = -1;
+		char q[sizeof(word) + 3];
+		size_t o = 0;
 
 		if (p->field != F_MESSAGE)
 			return false;
-		while (k < n) {
-			size_t st, len, j;
+		while (k < n && nword < sizeof(word) / sizeof(word[0])) {
+			size_t st, len;
 			bool ascii = true;
-			char w[64];
-			int64_t cnt;
 
 			if (!word_char(s[k])) {
 				k++;
@@ -676,21 +694,45 @@ plan_words(struct ctx *c, const struct pred *p, struct words *out)
 			for (j = st; j < k; j++)
 				if (s[j] >= 0x80)
 					ascii = false;
-			if (!ascii || len >= sizeof(w))
+			if (!ascii || len >= sizeof(word[0].w)) {
+				run++;
 				continue;
+			}
 			for (j = 0; j < len; j++)
-				w[j] = (char)tolower(s[st + j]);
-			w[len] = '\0';
-			cnt = word_count(c, w);
+				word[nword].w[j] = (char)tolower(s[st + j]);
+			word[nword].w[len] = '\0';
+			word[nword].len = len;
+			word[nword++].run = run;
+		}
+		if (nword == 0)
+			return false;
+		/* longest first (usually the rarest), each counted only up to the rarest so far
+		   and never past WORD_COUNT_CAP: a word in more rows is no filter anyway */
+		for (;;) {
+			size_t pick = nword;
+			int64_t cnt;
+			for (j = 0; j < nword; j++)
+				if (word[j].len && (pick == nword || word[j].len > word[pick].len))
+					pick = j;
+			if (pick == nword)
+				break;
+			cnt = word_count(c, word[pick].w, bestc < 0 ? WORD_COUNT_CAP : bestc);
 			if (bestc < 0 || cnt < bestc) {
 				bestc = cnt;
-				memcpy(best, w, len + 1);
+				best = pick;
 			}
+			word[pick].len = 0;   /* counted */
+			if (bestc == 0)
+				break;   /* no row holds the literal */
 		}
-		if (bestc < 0)
-			return false;
+		for (j = 0; j < nword; j++) {
+			if (word[j].run != word[best].run)
+				continue;
+			o += (size_t)snprintf(q + o, sizeof(q) - o, "%s%s", o ? " " : "\"", word[j].w);
+		}
+		snprintf(q + o, sizeof(q) - o, "\"");
 		out->cost = bestc;
-		return words_add(out, best);
+		return words_add(out, q);
 	}
 	case P_HRESULT: {
 		char w[4][12];
@@ -702,8 +744,10 @@ plan_words(struct ctx *c, const struct pred *p, struct words *out)
 		for (k = 0; k < p->nnums; k++) {
 			nw = apd_hresult_words(p->codes[k], w);
 			for (j = 0; j < nw; j++) {
-				out->cost += word_count(c, w[j]);
-				if (!words_add(out, w[j]))
+				char q[64];
+				out->cost += word_count(c, w[j], 0);
+				snprintf(q, sizeof(q), "\"%s\"", w[j]);
+				if (!words_add(out, q))
 					return false;
 			}
 		}
@@ -957,7 +1001,7 @@ plan(struct ctx *c)
 		struct selector *s = rs->sels[i];
 		struct group *g = NULL;
 
-		if (!s->needed)
+		if (!s->needed || s->group >= 0)   /* not used, or run in an earlier pass */
 			continue;
 		switch (s->kind) {
 		case SEL_EVENT: {
@@ -995,7 +1039,7 @@ plan(struct ctx *c)
 				qsort(w.w, w.n, sizeof(*w.w), cmp_str);
 				o += (size_t)snprintf(key, sizeof(key), "fts:");
 				for (j = 0; j < w.n && o < sizeof(key); j++)
-					o += (size_t)snprintf(key + o, sizeof(key) - o, "%s\"%s\"",
+					o += (size_t)snprintf(key + o, sizeof(key) - o, "%s%s",
 					    j ? " OR " : "", w.w[j]);
 				if (o >= sizeof(key)) {
 					words_free(&w);
@@ -2722,7 +2766,6 @@ apd_rules_eval(struct apd_ruleset *rs, sqlite3 *db, const struct apd_rules_opts 
 			continue;
 		for (k = 0; k < ru->ntrig; k++)
 			rs->sels[ru->trig[k]]->needed = true;
-		mark_cond(rs, ru->when);
 	}
 
 	/* candidates come from all over the index: a larger cache and memory-mapped reads for
@@ -2733,16 +2776,34 @@ apd_rules_eval(struct apd_ruleset *rs, sqlite3 *db, const struct apd_rules_opts 
 		set_pragma(db, "cache_size", -RULES_CACHE_KIB);
 	if (saved_mmap < RULES_MMAP_BYTES)
 		set_pragma(db, "mmap_size", RULES_MMAP_BYTES);
-	if (sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.apd_fts_vocab USING "
-	    "fts5vocab(main, 'event_fts', 'row')", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT doc FROM temp.apd_fts_vocab WHERE term = ?1", -1, &c.vocab,
-	    NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM (SELECT 1 FROM event_fts WHERE event_fts "
+	    "MATCH ?1 LIMIT ?2)", -1, &c.vocab, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT path FROM source WHERE id = ?1", -1, &c.src_path, NULL) !=
 	    SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT value FROM fact WHERE name = ?1 ORDER BY rowid LIMIT 1", -1,
 	    &c.fact_val, NULL) != SQLITE_OK) {
 		fatal(&c, "the index is not usable");
 		goto done;
+	}
+	/* the triggers first; then the conditions, of the rules with a trigger match only (a
+	   rule without one has no finding, whatever its conditions find) */
+	if (plan(&c) != APD_OK)
+		goto done;
+	for (i = 0; i < c.ngroups && c.rc == APD_OK; i++)
+		run_group(&c, &c.groups[i]);
+	if (c.rc != APD_OK)
+		goto done;
+	free_groups(&c);
+	for (i = 0; i < rs->nrules; i++) {
+		struct rule *ru = rs->rules[i];
+		size_t k;
+		if (only >= 0 ? (long)i != only : (!ru->enabled || ru->replaced))
+			continue;
+		for (k = 0; k < ru->ntrig; k++)
+			if (rs->sels[ru->trig[k]]->n > 0) {
+				mark_cond(rs, ru->when);
+				break;
+			}
 	}
 	if (plan(&c) != APD_OK)
 		goto done;

@@ -694,6 +694,67 @@ START_TEST(test_candidates_not_rules_times_events)
 END_TEST
 
 /*
+ * A contains literal is looked up as the phrase of its words: records that
+ * hold the words apart are not candidates (they were when the filter was
+ * the literal's rarest word).  Of two literals the one whose rarest word is
+ * rarest filters, even when its other words are in more rows than a word is
+ * ever counted (WORD_COUNT_CAP, 65,536).  And a condition's selector is not
+ * read for a rule whose trigger matched nothing.
+ */
+START_TEST(test_literal_is_a_phrase_and_conditions_wait_for_triggers)
+{
+	enum { NCOMMON = 66000, NAPART = 40, NPHRASE = 5, NSUCCESS = 3000 };
+	size_t nev = NCOMMON + NAPART + NPHRASE + NSUCCESS, i, k = 0;
+	struct tev *ev = calloc(nev, sizeof(*ev));
+	struct world w = { NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL };
+	struct ran r;
+	uint64_t steps_none, steps_one;
+
+	for (i = 0; i < NCOMMON; i++)
+		ev[k++].msg = "[Win32App] chatter of every line";
+	for (i = 0; i < NAPART; i++)
+		ev[k++].msg = "[Win32App] lpExitCode state defined as the Failed one, it is";
+	for (i = 0; i < NPHRASE; i++)
+		ev[k++].msg = "[Win32App] lpExitCode is defined as Failed";
+	for (i = 0; i < NSUCCESS; i++)
+		ev[k++].msg = "[Win32App] lpExitCode is defined as Success";
+	for (i = 0; i < nev; i++) {
+		ev[i].kind = "cmtrace";
+		ev[i].path = "AppWorkload.log";
+		ev[i].time = "2025-10-01 09:00:00";
+	}
+	w.ev = ev;
+	w.nev = nev;
+	run_rules(&r, RULES(
+	    RULE("P-1", "error", "80", "t", "<match><event><contains>lpExitCode is defined as Failed</contains>"
+		"</event></match>")
+	    RULE("P-2", "error", "80", "t", "<match><event><contains>Win32App chatter of every</contains>"
+		"<contains>defined as Failed</contains></event></match>")), &w);
+	ck_assert_uint_eq(apd_rules_stats(r.res, 0)->candidates, NPHRASE);
+	ck_assert_uint_eq(apd_rules_stats(r.res, 1)->candidates, NPHRASE);
+	ck_assert_uint_eq(apd_rules_nfindings(r.res), 1);
+	ran_free(&r);
+
+	/* the condition's 3,000 rows are read only when the trigger matched */
+	run_rules(&r, RULES(RULE("C-1", "error", "80", "t",
+	    "<match><event><contains>never logged anywhere</contains></event></match>"
+	    "<when><preceded-by><event><contains>defined as Success</contains></event></preceded-by></when>")), &w);
+	steps_none = apd_rules_vm_steps(r.res);
+	ck_assert_uint_eq(apd_rules_nfindings(r.res), 0);
+	ran_free(&r);
+	run_rules(&r, RULES(RULE("C-2", "error", "80", "t",
+	    "<match><event><contains>lpExitCode is defined as Failed</contains></event></match>"
+	    "<when><preceded-by><event><contains>defined as Success</contains></event></preceded-by></when>")), &w);
+	steps_one = apd_rules_vm_steps(r.res);
+	ck_assert_uint_eq(apd_rules_nfindings(r.res), 0);   /* the successes come after */
+	ran_free(&r);
+	ck_assert_uint_lt(steps_none, 1000);
+	ck_assert_uint_gt(steps_one, 10 * NSUCCESS);
+	free(ev);
+}
+END_TEST
+
+/*
  * One EVTX source of 30,000 records, ten of them with the event id a rule
  * looks for.  The index's sampled statistics (analysis_limit) say about 1,000
  * events per source, so the planner once walked all 30,000 through
@@ -752,6 +813,7 @@ rules_suite(void)
 	tcase_add_test(tc, test_sql_is_read_only);
 	tcase_add_test(tc, test_candidates_not_rules_times_events);
 	tcase_add_test(tc, test_event_id_rule_reads_its_events_not_the_source);
+	tcase_add_test(tc, test_literal_is_a_phrase_and_conditions_wait_for_triggers);
 	suite_add_tcase(s, tc);
 	return s;
 }
