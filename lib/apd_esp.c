@@ -130,16 +130,26 @@ esp_phase_of(struct apd_sv name)
 void
 esp_when_row(struct when *w, sqlite3_stmt *s, int col_utc, int col_local, int64_t event_id)
 {
-	const char *loc = (const char *)sqlite3_column_text(s, col_local);
+	int64_t utc;
+	bool has = sqlite3_column_type(s, col_utc) != SQLITE_NULL;
 
+	if (has)
+		utc = sqlite3_column_int64(s, col_utc);
+	esp_when_from(w, has ? &utc : NULL, (const char *)sqlite3_column_text(s, col_local), event_id);
+}
+
+/* A time from its stored columns: UTC (NULL: none), the wall clock as text (NULL: none). */
+void
+esp_when_from(struct when *w, const int64_t *utc, const char *local, int64_t event_id)
+{
 	memset(w, 0, sizeof(*w));
-	if (sqlite3_column_type(s, col_utc) != SQLITE_NULL) {
-		w->utc = sqlite3_column_int64(s, col_utc);
+	if (utc) {
+		w->utc = *utc;
 		w->has_utc = true;
 	}
-	if (loc && apd_parse_iso(apd_sv_cstr(loc), &w->loc)) {
+	if (local && apd_parse_iso(apd_sv_cstr(local), &w->loc)) {
 		w->has_loc = true;
-		snprintf(w->local, sizeof(w->local), "%s", loc);
+		snprintf(w->local, sizeof(w->local), "%s", local);
 	}
 	w->event_id = event_id;
 }
@@ -1534,6 +1544,7 @@ apd_esp_derive(sqlite3 *db, struct apd_error *err)
 	esp_vec_init(&c.scripts, sizeof(struct script));
 	esp_vec_init(&c.obs, sizeof(struct esp_obs));
 	esp_vec_init(&c.tctx, sizeof(struct tctx));
+	esp_vec_init(&c.aev, sizeof(struct esp_aev));
 	esp_vec_init(&M.ev, sizeof(struct evx));
 	esp_vec_init(&M.snaps, sizeof(struct snap));
 	esp_vec_init(&M.pending, sizeof(char *));
@@ -1644,6 +1655,9 @@ out:
 	esp_vec_done(&c.scripts);
 	esp_vec_done(&c.obs);
 	esp_vec_done(&c.tctx);
+	for (i = 0; i < c.aev.n; i++)
+		free(VEC_AT(c.aev, struct esp_aev, i)->detail);
+	esp_vec_done(&c.aev);
 	esp_vec_done(&M.ev);
 	esp_vec_done(&M.snaps);
 	for (i = 0; i < M.pending.n; i++)

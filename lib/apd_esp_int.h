@@ -90,6 +90,17 @@ struct tctx {
 	int app, script;             /* indexes, -1 none */
 };
 
+/* An app_event row as written (esp_app_event), kept for esp_apps_write's fold. */
+struct esp_aev {
+	int app;
+	const char *kind;            /* a literal */
+	char *detail;                /* owned, or NULL */
+	int64_t value, utc, event_id;   /* event_id 0: none */
+	bool has_value, has_utc;
+	char src;                    /* 'r' registry, 'l' log, 'e' event log */
+	char local[32];              /* "" if none */
+};
+
 struct esp_ctx {
 	sqlite3 *db;
 	struct apd_error *err;
@@ -101,6 +112,7 @@ struct esp_ctx {
 	struct vec scripts;          /* struct script */
 	struct vec obs;              /* struct esp_obs from the IME logs */
 	struct vec tctx;             /* struct tctx */
+	struct vec aev;              /* struct esp_aev: the app_event rows written, in order */
 	bool apv2;                   /* IME said the device is in APv2 mode */
 	int64_t apv2_event;
 	char ime_version[32];        /* "Agent version is: …", the newest seen */
@@ -114,6 +126,7 @@ void esp_vec_done(struct vec *v);
 #define VEC_AT(vec, type, i) (&((type *)(vec).v)[i])
 int esp_fail(struct esp_ctx *c, const char *what);     /* records the SQLite error; APD_FATAL */
 void esp_when_row(struct when *w, sqlite3_stmt *s, int col_utc, int col_local, int64_t event_id);
+void esp_when_from(struct when *w, const int64_t *utc, const char *local, int64_t event_id);
 void esp_when_utc(struct when *w, int64_t utc);
 int esp_when_cmp(const struct when *a, const struct when *b, bool *ok);
 bool esp_when_diff(const struct when *from, const struct when *to, double *secs);
