@@ -10,6 +10,7 @@
 #
 #   bench/analyze.sh [SIZE_MB] [BUILD_DIR]
 #   MIX=dense bench/analyze.sh ...   the ESP-line-dense stress mix (make-bundle.sh --mix)
+#   RUNS=5 bench/analyze.sh ...       runs per input (default 3)
 #
 # Needs a release build (created in build-bench/ if BUILD_DIR is not given)
 # and GNU time (/usr/bin/time, Debian package "time").
@@ -30,14 +31,18 @@ trap 'rm -rf "$work"' EXIT
 sync   # the generated files must not be written back while we measure
 bytes=$(du -sb "$work/gen/bundle" | cut -f1)
 echo "input: $((bytes / 1000000)) MB in $(find "$work/gen/bundle" -type f | wc -l) files, line mix ${MIX:-corpus}; $(nproc) cores"
-run() {   # label, input: two runs, both printed, the better one marked
-	for i in 1 2; do
+run() {   # label, input: RUNS runs (default 3; the VM is shared), all printed, the best marked
+	for i in $(seq "${RUNS:-3}"); do
 		rm -f "$work/x.db"
 		/usr/bin/time -f "%e %M" -o "$work/time" "$apdiag" analyze "$2" --db "$work/x.db" --quiet --no-progress || true
 		read -r secs kb < "$work/time"
-		awk -v l="$1 (run $i)" -v b="$bytes" -v s="$secs" -v k="$kb" \
-		    'BEGIN { printf "%-28s %7.2f s %8.1f MB/s   peak RSS %6.1f MB\n", l, s, b / 1e6 / s, k / 1024 }'
-	done
+		echo "$i $secs $kb"
+	done > "$work/runs"
+	best=$(sort -k2 -g "$work/runs" | head -1 | cut -d' ' -f1)
+	while read -r i secs kb; do
+		awk -v l="$1 (run $i)" -v b="$bytes" -v s="$secs" -v k="$kb" -v m="$([ "$i" = "$best" ] && echo '  <- best')" \
+		    'BEGIN { printf "%-28s %7.2f s %8.1f MB/s   peak RSS %6.1f MB%s\n", l, s, b / 1e6 / s, k / 1024, m }'
+	done < "$work/runs"
 }
 run "analyze folder" "$work/gen/bundle"
 run "analyze .tar.zst" "$work/gen/bundle.tar.zst"
