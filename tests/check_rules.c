@@ -755,6 +755,51 @@ START_TEST(test_literal_is_a_phrase_and_conditions_wait_for_triggers)
 END_TEST
 
 /*
+ * Literals the phrase planner must split or cut and still find: a non-ASCII
+ * word in the middle (two runs), a 70-byte word (no token the planner
+ * counts), 40 words (the planner looks at 32), punctuation only (no words:
+ * no full-text filter at all), and quotes inside the literal.
+ */
+START_TEST(test_literal_phrase_edge_cases)
+{
+	static char long_words[600], long_word[200];
+	static const struct tev ev[] = {
+		{ "cmtrace", "a.log", "2025-10-01 09:00:00", 0, NULL,
+		  "[Win32App] caf\xc3\xa9 cr\xc3\xa8me install of Contoso failed", NULL },
+		{ "cmtrace", "a.log", "2025-10-01 09:00:01", 0, NULL, long_word, NULL },
+		{ "cmtrace", "a.log", "2025-10-01 09:00:02", 0, NULL, long_words, NULL },
+		{ "cmtrace", "a.log", "2025-10-01 09:00:03", 0, NULL, "state: -> :: <-", NULL },
+		{ "cmtrace", "a.log", "2025-10-01 09:00:04", 0, NULL, "name = \"Contoso \"VPN\"\" ok", NULL },
+		{ "cmtrace", "a.log", "2025-10-01 09:00:05", 0, NULL, "unrelated line", NULL },
+	};
+	struct world w = { ev, sizeof(ev) / sizeof(ev[0]), NULL, 0, NULL, 0, NULL, 0, NULL };
+	char xml[4096];
+	struct ran r;
+	size_t i, o = 0;
+
+	for (i = 0; i < 40; i++)
+		o += (size_t)snprintf(long_words + o, sizeof(long_words) - o, "%sw%02zu", i ? " " : "", i);
+	snprintf(long_word, sizeof(long_word), "x%0*d tail", 69, 0);
+	snprintf(xml, sizeof(xml), RULES(
+	    RULE("L-1", "error", "80", "t", "<match><event><contains>install of Contoso</contains>"
+		"<contains>caf\xc3\xa9 cr\xc3\xa8me install</contains></event></match>")
+	    RULE("L-2", "error", "80", "t", "<match><event><contains>%s</contains></event></match>")
+	    RULE("L-3", "error", "80", "t", "<match><event><contains>%s</contains></event></match>")
+	    RULE("L-4", "error", "80", "t", "<match><event><contains>: -&gt; ::</contains></event></match>")
+	    RULE("L-5", "error", "80", "t", "<match><event><contains>\"Contoso \"VPN\"\" ok</contains>"
+		"</event></match>")), long_word, long_words);
+	run_rules(&r, xml, &w);
+	for (i = 0; i < 5; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "L-%zu", i + 1);
+		ck_assert_msg(nfindings_of(&r, id) == 1, "%s: %zu findings", id, nfindings_of(&r, id));
+		ck_assert_uint_eq(apd_rules_stats(r.res, i)->matches, 1);
+	}
+	ran_free(&r);
+}
+END_TEST
+
+/*
  * One EVTX source of 30,000 records, ten of them with the event id a rule
  * looks for.  The index's sampled statistics (analysis_limit) say about 1,000
  * events per source, so the planner once walked all 30,000 through
@@ -814,6 +859,7 @@ rules_suite(void)
 	tcase_add_test(tc, test_candidates_not_rules_times_events);
 	tcase_add_test(tc, test_event_id_rule_reads_its_events_not_the_source);
 	tcase_add_test(tc, test_literal_is_a_phrase_and_conditions_wait_for_triggers);
+	tcase_add_test(tc, test_literal_phrase_edge_cases);
 	suite_add_tcase(s, tc);
 	return s;
 }
