@@ -4,9 +4,10 @@
 # device time zone, as every real one does; see make-bundle.sh), indexes it
 # as a folder and as a .tar.zst, and prints MB/s and peak RSS for each.
 # The folder is read registry first, so log times are converted as they are
-# stored; the tar lists the dump after the logs (name order), the worst case,
-# where the derivation converts them afterwards.  Run on demand; not part of
-# the test suite.
+# stored; the tar lists the dump after the logs (name order), so analyze
+# first walks it once for the zone (load.zone_hint, timing.zone_ahead_ms)
+# and then converts as it stores too.  Run on demand; not part of the test
+# suite.
 #
 #   bench/analyze.sh [SIZE_MB] [BUILD_DIR]
 #   MIX=dense bench/analyze.sh ...   the ESP-line-dense stress mix (make-bundle.sh --mix)
@@ -46,7 +47,7 @@ run() {   # label, input: RUNS runs (default 3; the VM is shared), all printed, 
 }
 run "analyze folder" "$work/gen/bundle"
 run "analyze .tar.zst" "$work/gen/bundle.tar.zst"
-echo "last run: $(sqlite3 "$work/x.db" "SELECT group_concat(key || '=' || value, ' ') FROM meta WHERE key LIKE 'timing.%' OR key LIKE 'cpu.%' OR key = 'load.tz_converted'")"
+echo "last run: $(sqlite3 "$work/x.db" "SELECT group_concat(key || '=' || value, ' ') FROM meta WHERE key LIKE 'timing.%' OR key LIKE 'cpu.%' OR key IN ('load.tz_converted', 'load.zone_hint')")"
 echo "index: $(du -m "$work/x.db" | cut -f1) MB, $(sqlite3 "$work/x.db" 'SELECT count(*) FROM event') events, $(sqlite3 "$work/x.db" 'SELECT count(*) FROM reg_value') registry rows, $(sqlite3 "$work/x.db" 'SELECT count(*) FROM app_event') app_event rows (the corpus IME logs: 82 per 15782 events)"
 if [ -x "$build/bench/bench_parse" ]; then
 	echo "parse only (no index):"

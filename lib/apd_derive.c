@@ -203,6 +203,28 @@ const char *const apd_tz_keys[2] = {
 	"SYSTEM\\ControlSet001\\Control\\TimeZoneInformation",
 };
 
+bool
+apd_tz_feed(struct apd_tzinfo *tz, const char *name, int64_t num, const void *blob, size_t blob_len)
+{
+	int32_t v32 = (int32_t)(uint32_t)num;
+
+	if (sqlite3_stricmp(name, "Bias") == 0) {
+		tz->bias = v32;
+		return true;
+	} else if (sqlite3_stricmp(name, "StandardBias") == 0) {
+		tz->standard_bias = v32;
+	} else if (sqlite3_stricmp(name, "DaylightBias") == 0) {
+		tz->daylight_bias = v32;
+	} else if (sqlite3_stricmp(name, "DynamicDaylightTimeDisabled") == 0) {
+		tz->dynamic_dst_disabled = v32 != 0;
+	} else if (sqlite3_stricmp(name, "StandardStart") == 0 && blob) {
+		apd_systime_decode(blob, blob_len, &tz->standard_start);
+	} else if (sqlite3_stricmp(name, "DaylightStart") == 0 && blob) {
+		apd_systime_decode(blob, blob_len, &tz->daylight_start);
+	}
+	return false;
+}
+
 int
 apd_tz_read(sqlite3 *db, struct apd_tzinfo *tz, int64_t *source_id)
 {
@@ -217,26 +239,15 @@ apd_tz_read(sqlite3 *db, struct apd_tzinfo *tz, int64_t *source_id)
 	sqlite3_bind_text(s, 2, apd_tz_keys[1], -1, SQLITE_STATIC);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(s, 0);
-		int32_t v32 = (int32_t)(uint32_t)sqlite3_column_int64(s, 1);
+		bool blob = sqlite3_column_type(s, 1) == SQLITE_BLOB;
+		const void *b = blob ? sqlite3_column_blob(s, 1) : NULL;
+		size_t nb = blob ? (size_t)sqlite3_column_bytes(s, 1) : 0;
 
-		if (sqlite3_stricmp(name, "Bias") == 0) {
-			tz->bias = v32;
+		if (blob && b == NULL)
+			b = "";   /* a zero-length blob is still binary */
+		if (apd_tz_feed(tz, name, sqlite3_column_int64(s, 1), b, nb)) {
 			found = 1;
 			*source_id = sqlite3_column_int64(s, 2);
-		} else if (sqlite3_stricmp(name, "StandardBias") == 0) {
-			tz->standard_bias = v32;
-		} else if (sqlite3_stricmp(name, "DaylightBias") == 0) {
-			tz->daylight_bias = v32;
-		} else if (sqlite3_stricmp(name, "DynamicDaylightTimeDisabled") == 0) {
-			tz->dynamic_dst_disabled = v32 != 0;
-		} else if (sqlite3_stricmp(name, "StandardStart") == 0 &&
-		    sqlite3_column_type(s, 1) == SQLITE_BLOB) {
-			apd_systime_decode(sqlite3_column_blob(s, 1),
-			    (size_t)sqlite3_column_bytes(s, 1), &tz->standard_start);
-		} else if (sqlite3_stricmp(name, "DaylightStart") == 0 &&
-		    sqlite3_column_type(s, 1) == SQLITE_BLOB) {
-			apd_systime_decode(sqlite3_column_blob(s, 1),
-			    (size_t)sqlite3_column_bytes(s, 1), &tz->daylight_start);
 		}
 	}
 	sqlite3_finalize(s);

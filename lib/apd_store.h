@@ -44,6 +44,19 @@ int apd_store_finish(struct apd_store *st, struct apd_error *err);
 /* NULL-safe; returns NULL.  An unfinished store leaves its .partial file. */
 struct apd_store *apd_store_free(struct apd_store *st);
 
+/*
+ * The device's time zone ahead of the walk: walk the input first with
+ * apd_store_zone_catalog() as the catalog and apd_store_zone_want as the
+ * walker's filter (only registry sources are parsed; nothing is written),
+ * then call apd_store_zone_hint() before the real walk.  With a zone found,
+ * device-local times are converted as they are stored even when the
+ * registry comes after the logs; the index's own zone is still checked at
+ * the end (see struct apd_tz_done).  Meta load.zone_hint says what happened.
+ */
+struct apd_catalog apd_store_zone_catalog(struct apd_store *st);
+bool apd_store_zone_want(void *ud, const char *kind);
+bool apd_store_zone_hint(struct apd_store *st);
+
 sqlite3 *apd_store_db(struct apd_store *st);
 /* The files the store writes while indexing (NULL-terminated list, at most 3). */
 const char *const *apd_store_files(const struct apd_store *st);
@@ -79,6 +92,12 @@ int apd_derive_all(sqlite3 *db, struct apd_tz_done *done, struct apd_error *err)
    under CurrentControlSet or ControlSet001, the last value of each name
    winning).  Returns 1 and fills *tz and *source_id if a Bias was found. */
 int apd_tz_read(sqlite3 *db, struct apd_tzinfo *tz, int64_t *source_id);
+
+/* One TimeZoneInformation value into *tz, as apd_tz_read takes it: num is the
+   value as an integer, blob its bytes if it is binary (else NULL).  true if it
+   was the Bias (a zone needs one). */
+bool apd_tz_feed(struct apd_tzinfo *tz, const char *name, int64_t num, const void *blob,
+    size_t blob_len);
 
 /* The keys below HKLM apd_tz_read reads (case-insensitive, as registry keys). */
 extern const char *const apd_tz_keys[2];

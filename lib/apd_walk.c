@@ -552,6 +552,8 @@ handle_parsed(struct apd_walk *w, struct apd_stream *s, const struct item *it)
 	pr.path = it->path;
 	pr.size = it->size;
 	p = apd_parser_choose(&pr, &bid);
+	if (w->want && !w->want(w->want_ud, p ? p->kind : "unknown"))
+		return APD_OK;   /* not read further: an archive skips the rest of the entry */
 	id = begin(w, it, p ? p->kind : "unknown", p ? p->name : NULL);
 	if (id < 0)
 		return (int)id;

@@ -84,6 +84,11 @@ struct apd_walk {
 	uint64_t last_progress;
 	uint64_t prefetch_from;         /* read files at least this large ahead on a second
 	                                   thread (apd_stream_prefetch); UINT64_MAX never */
+	/* NULL: every source.  Else a file or entry whose parser kind it does not
+	   want is neither read further nor announced to the catalog (containers
+	   are always opened): a quick pass for a few kinds. */
+	bool (*want)(void *ud, const char *kind);
+	void *want_ud;
 };
 
 #define APD_WALK_PREFETCH_FROM (1024u * 1024)

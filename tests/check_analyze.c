@@ -236,17 +236,19 @@ START_TEST(test_time_zone_end_to_end)
 }
 END_TEST
 
-/* "message|time_utc|tz_source" of the cmtrace events of an index, in source order, and
-   its meta load.tz_converted into *converted. */
+/* "message|time_utc|tz_source" of the cmtrace events of an index, in source order; its
+   meta load.tz_converted into *converted and load.zone_hint (or "-") into hint. */
 static char *
-local_times(const char *db, long *converted)
+local_times(const char *db, long *converted, char hint[16])
 {
+	char *end;
 	char cmd[1024], *out;
 	size_t cap = 4096, n = 0, r;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"SELECT value FROM meta WHERE key = "
-	    "'load.tz_converted'; SELECT message || '|' || coalesce(time_utc, '-') || '|' || tz_source "
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"SELECT (SELECT value FROM meta WHERE key = "
+	    "'load.tz_converted') || ' ' || coalesce((SELECT value FROM meta WHERE key = "
+	    "'load.zone_hint'), '-'); SELECT message || '|' || coalesce(time_utc, '-') || '|' || tz_source "
 	    "FROM timeline WHERE source_kind = 'cmtrace' ORDER BY message\"", db);
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
@@ -255,18 +257,20 @@ local_times(const char *db, long *converted)
 		n += r;
 	out[n] = '\0';
 	ck_assert_int_eq(pclose(p), 0);
-	*converted = strtol(out, NULL, 10);
+	*converted = strtol(out, &end, 10);
+	snprintf(hint, 16, "%.*s", (int)strcspn(end + (*end == ' '), "\n"), end + (*end == ' '));
 	return strchr(out, '\n') ? memmove(out, strchr(out, '\n') + 1, strlen(strchr(out, '\n'))) : out;
 }
 
 /*
  * The index converts device-local times as it stores them once the zone is
- * known (a folder's *.reg files are read first), and apd_derive_all converts
- * what came before the zone, or everything again when a later registry source
- * changed the zone.  All three ways must give the times the derivation alone
- * gives.  The Pacific dump, then a log, then a W. Europe dump (in a tar, in
- * that order): the log was converted under Pacific at load, and must end up
- * under W. Europe, the zone of the last values.
+ * known: a folder's *.reg files are read first, and an archive is first
+ * walked quickly for its registry (meta load.zone_hint).  apd_derive_all
+ * converts what was stored without a zone, or everything again when the
+ * zone the index ends up with is not the one used.  All ways must give the
+ * times the derivation alone gives.  The Pacific dump, then a log, then a W.
+ * Europe dump (in a tar, in that order): the log was converted at load, and
+ * must end up under W. Europe, the zone of the last values.
  */
 START_TEST(test_time_zone_at_load_equals_derived)
 {
@@ -282,8 +286,15 @@ START_TEST(test_time_zone_at_load_equals_derived)
 	    "date=\"7-1-2025\" component=\"IME\" context=\"\" type=\"1\" thread=\"1\" file=\"\">\r\n";
 	static const char agent[] = "<![LOG[winter]LOG]!><time=\"12:00:00.0000000\" "
 	    "date=\"1-15-2025\" component=\"AE\" context=\"\" type=\"1\" thread=\"1\" file=\"\">\r\n";
-	char *out, *a, *b, cmd[2048];
+	/* late1: the logs before the only dump, converted at load under the zone the quick
+	   pass found.  late: the logs, Pacific, W. Europe: converted at load under the last
+	   zone the quick pass saw; the Pacific dump then made the zones mixed, and the
+	   derivation converted them again under the index's zone, W. Europe.  mixed:
+	   Pacific, a log, W. Europe, a log: the same, the other way round. */
+	static const char *const cases[] = { "late1", "late", "mixed" };
+	char *out, *a, *b, cmd[2048], hint[16];
 	long conv_a, conv_b;
+	size_t k;
 
 	ck_assert_int_eq(mkdir(apd_test_tpath("in"), 0755), 0);
 	apd_test_write_file(apd_test_tpath("in/IntuneManagementExtension.log"), ime, sizeof(ime) - 1);
@@ -292,8 +303,10 @@ START_TEST(test_time_zone_at_load_equals_derived)
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && cd '%s' && "
 	    "tar cf late.tar IntuneManagementExtension.log AgentExecutor.log "
 	    "MdmDiagReport_RegistryDump.reg zz-eu.reg && "
+	    "tar cf late1.tar IntuneManagementExtension.log AgentExecutor.log zz-eu.reg && "
+	    "tar cf nozone.tar IntuneManagementExtension.log AgentExecutor.log && "
 	    "tar cf mixed.tar MdmDiagReport_RegistryDump.reg IntuneManagementExtension.log zz-eu.reg "
-	    "AgentExecutor.log && mv late.tar mixed.tar ..",
+	    "AgentExecutor.log && mv late.tar late1.tar nozone.tar mixed.tar ..",
 	    apd_test_src("tests/data/analyze/tz-pacific/MdmDiagReport_RegistryDump.reg"),
 	    apd_test_tpath("in/"), apd_test_tpath("in"));
 	ck_assert_int_eq(system(cmd), 0);
@@ -301,25 +314,32 @@ START_TEST(test_time_zone_at_load_equals_derived)
 	/* the folder: both dumps first, every time converted at load under the last zone */
 	ck_assert_int_eq(run(&out, "analyze in --db folder.db"), 0);
 	free(out);
-	a = local_times(apd_test_tpath("folder.db"), &conv_a);
+	a = local_times(apd_test_tpath("folder.db"), &conv_a, hint);
 	ck_assert_int_eq(conv_a, 2);
+	ck_assert_str_eq(hint, "-");   /* no quick pass for a folder */
 	ck_assert_str_eq(a, "summer|2025-07-01T10:00:00.000Z|registry\n"
 	    "winter|2025-01-15T11:00:00.000Z|registry\n");
 
-	/* the logs before any zone: all converted by the derivation */
-	ck_assert_int_eq(run(&out, "analyze late.tar --db late.db"), 0);
-	free(out);
-	b = local_times(apd_test_tpath("late.db"), &conv_b);
-	ck_assert_int_eq(conv_b, 0);
-	ck_assert_str_eq(b, a);
-	free(b);
+	/* the archives, each read with the quick pass for the zone first */
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		snprintf(cmd, sizeof(cmd), "analyze %s.tar --db %s.db", cases[k], cases[k]);
+		ck_assert_int_eq(run(&out, "%s", cmd), 0);
+		free(out);
+		snprintf(cmd, sizeof(cmd), "%s.db", cases[k]);
+		b = local_times(apd_test_tpath(cmd), &conv_b, hint);
+		ck_assert_msg(conv_b == 2, "%s: %ld converted at load", cases[k], conv_b);
+		ck_assert_str_eq(hint, "registry");
+		ck_assert_str_eq(b, a);
+		free(b);
+	}
 
-	/* a log converted under Pacific, then the zone changed: converted again */
-	ck_assert_int_eq(run(&out, "analyze mixed.tar --db mixed.db"), 0);
+	/* no zone anywhere: local times */
+	ck_assert_int_eq(run(&out, "analyze nozone.tar --db nozone.db"), 0);
 	free(out);
-	b = local_times(apd_test_tpath("mixed.db"), &conv_b);
-	ck_assert_int_eq(conv_b, 2);
-	ck_assert_str_eq(b, a);
+	b = local_times(apd_test_tpath("nozone.db"), &conv_b, hint);
+	ck_assert_int_eq(conv_b, 0);
+	ck_assert_str_eq(hint, "none");
+	ck_assert_str_eq(b, "summer|-|local\nwinter|-|local\n");
 	free(b);
 	free(a);
 }
