@@ -2720,6 +2720,29 @@ reset_regex(struct pred *p)
 		reset_regex(p->kids[i]);
 }
 
+/* Is rule i evaluated in this run (only: the one rule asked for, or -1)? */
+static bool
+evaluated(const struct apd_ruleset *rs, size_t i, long only)
+{
+	const struct rule *ru = rs->rules[i];
+
+	return only >= 0 ? (long)i == only : ru->enabled && !ru->replaced;
+}
+
+/* Plan the needed selectors not read yet, read their groups' candidates; the groups go. */
+static int
+select_needed(struct ctx *c)
+{
+	size_t i;
+
+	if (plan(c) != APD_OK)
+		return c->rc;
+	for (i = 0; i < c->ngroups && c->rc == APD_OK; i++)
+		run_group(c, &c->groups[i]);
+	free_groups(c);
+	return c->rc;
+}
+
 int
 apd_rules_eval(struct apd_ruleset *rs, sqlite3 *db, const struct apd_rules_opts *o,
     struct apd_rules_result **out, struct apd_error *err)
@@ -2762,7 +2785,7 @@ apd_rules_eval(struct apd_ruleset *rs, sqlite3 *db, const struct apd_rules_opts 
 	for (i = 0; i < rs->nrules; i++) {
 		struct rule *ru = rs->rules[i];
 		size_t k;
-		if (only >= 0 ? (long)i != only : (!ru->enabled || ru->replaced))
+		if (!evaluated(rs, i, only))
 			continue;
 		for (k = 0; k < ru->ntrig; k++)
 			rs->sels[ru->trig[k]]->needed = true;
@@ -2787,17 +2810,12 @@ apd_rules_eval(struct apd_ruleset *rs, sqlite3 *db, const struct apd_rules_opts 
 	}
 	/* the triggers first; then the conditions, of the rules with a trigger match only (a
 	   rule without one has no finding, whatever its conditions find) */
-	if (plan(&c) != APD_OK)
+	if (select_needed(&c) != APD_OK)
 		goto done;
-	for (i = 0; i < c.ngroups && c.rc == APD_OK; i++)
-		run_group(&c, &c.groups[i]);
-	if (c.rc != APD_OK)
-		goto done;
-	free_groups(&c);
 	for (i = 0; i < rs->nrules; i++) {
 		struct rule *ru = rs->rules[i];
 		size_t k;
-		if (only >= 0 ? (long)i != only : (!ru->enabled || ru->replaced))
+		if (!evaluated(rs, i, only))
 			continue;
 		for (k = 0; k < ru->ntrig; k++)
 			if (rs->sels[ru->trig[k]]->n > 0) {
@@ -2805,21 +2823,14 @@ apd_rules_eval(struct apd_ruleset *rs, sqlite3 *db, const struct apd_rules_opts 
 				break;
 			}
 	}
-	if (plan(&c) != APD_OK)
-		goto done;
-	for (i = 0; i < c.ngroups && c.rc == APD_OK; i++)
-		run_group(&c, &c.groups[i]);
-	if (c.rc != APD_OK)
+	if (select_needed(&c) != APD_OK)
 		goto done;
 	for (i = 0; i < rs->nsels; i++)
 		if (rs->sels[i]->needed && rs->sels[i]->n > 1)
 			qsort(rs->sels[i]->m, rs->sels[i]->n, sizeof(struct match), cmp_match);
-	for (i = 0; i < rs->nrules && c.rc == APD_OK; i++) {
-		struct rule *ru = rs->rules[i];
-		if (only >= 0 ? (long)i != only : (!ru->enabled || ru->replaced))
-			continue;
-		eval_rule(&c, i);
-	}
+	for (i = 0; i < rs->nrules && c.rc == APD_OK; i++)
+		if (evaluated(rs, i, only))
+			eval_rule(&c, i);
 	if (c.rc != APD_OK)
 		goto done;
 	if (c.res->nf > 1)
