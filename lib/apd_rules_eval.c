@@ -98,7 +98,7 @@ struct ctx {
 	struct group *groups;
 	size_t ngroups;
 	struct capbuf cb;
-	sqlite3_stmt *vocab;
+	sqlite3_stmt *word_rows;   /* rows holding a word, up to a cap (word_count) */
 	sqlite3_stmt *src_path;
 	sqlite3_stmt *fact_val;
 	unsigned long sql_steps;
@@ -605,11 +605,11 @@ word_count(struct ctx *c, const char *w, int64_t cap)
 	int64_t n = 0;
 
 	snprintf(q, sizeof(q), "\"%s\"", w);
-	sqlite3_bind_text(c->vocab, 1, q, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(c->vocab, 2, cap > 0 ? cap : -1);
-	if (sqlite3_step(c->vocab) == SQLITE_ROW)
-		n = sqlite3_column_int64(c->vocab, 0);
-	sqlite3_reset(c->vocab);
+	sqlite3_bind_text(c->word_rows, 1, q, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(c->word_rows, 2, cap > 0 ? cap : -1);
+	if (sqlite3_step(c->word_rows) == SQLITE_ROW)
+		n = sqlite3_column_int64(c->word_rows, 0);
+	sqlite3_reset(c->word_rows);
 	return n;
 }
 
@@ -2729,6 +2729,30 @@ evaluated(const struct apd_ruleset *rs, size_t i, long only)
 	return only >= 0 ? (long)i == only : ru->enabled && !ru->replaced;
 }
 
+/*
+ * Mark the selectors a run reads: the triggers of every evaluated rule; with
+ * conditions, the selectors of the <when> of each rule whose triggers matched.
+ */
+static void
+mark_needed(struct apd_ruleset *rs, long only, bool conditions)
+{
+	size_t i, k;
+
+	for (i = 0; i < rs->nrules; i++) {
+		const struct rule *ru = rs->rules[i];
+		if (!evaluated(rs, i, only))
+			continue;
+		for (k = 0; k < ru->ntrig; k++) {
+			if (!conditions) {
+				rs->sels[ru->trig[k]]->needed = true;
+			} else if (rs->sels[ru->trig[k]]->n > 0) {
+				mark_cond(rs, ru->when);
+				break;
+			}
+		}
+	}
+}
+
 /* Plan the needed selectors not read yet, read their groups' candidates; the groups go. */
 static int
 select_needed(struct ctx *c)
@@ -2782,14 +2806,7 @@ apd_rules_eval(struct apd_ruleset *rs, sqlite3 *db, const struct apd_rules_opts 
 		s->total = s->candidates = 0;
 		reset_regex(s->root);
 	}
-	for (i = 0; i < rs->nrules; i++) {
-		struct rule *ru = rs->rules[i];
-		size_t k;
-		if (!evaluated(rs, i, only))
-			continue;
-		for (k = 0; k < ru->ntrig; k++)
-			rs->sels[ru->trig[k]]->needed = true;
-	}
+	mark_needed(rs, only, false);
 
 	/* candidates come from all over the index: a larger cache and memory-mapped reads for
 	   the evaluation, the caller's settings again afterwards */
@@ -2800,7 +2817,7 @@ apd_rules_eval(struct apd_ruleset *rs, sqlite3 *db, const struct apd_rules_opts 
 	if (saved_mmap < RULES_MMAP_BYTES)
 		set_pragma(db, "mmap_size", RULES_MMAP_BYTES);
 	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM (SELECT 1 FROM event_fts WHERE event_fts "
-	    "MATCH ?1 LIMIT ?2)", -1, &c.vocab, NULL) != SQLITE_OK ||
+	    "MATCH ?1 LIMIT ?2)", -1, &c.word_rows, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT path FROM source WHERE id = ?1", -1, &c.src_path, NULL) !=
 	    SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT value FROM fact WHERE name = ?1 ORDER BY rowid LIMIT 1", -1,
@@ -2812,17 +2829,7 @@ apd_rules_eval(struct apd_ruleset *rs, sqlite3 *db, const struct apd_rules_opts 
 	   rule without one has no finding, whatever its conditions find) */
 	if (select_needed(&c) != APD_OK)
 		goto done;
-	for (i = 0; i < rs->nrules; i++) {
-		struct rule *ru = rs->rules[i];
-		size_t k;
-		if (!evaluated(rs, i, only))
-			continue;
-		for (k = 0; k < ru->ntrig; k++)
-			if (rs->sels[ru->trig[k]]->n > 0) {
-				mark_cond(rs, ru->when);
-				break;
-			}
-	}
+	mark_needed(rs, only, true);
 	if (select_needed(&c) != APD_OK)
 		goto done;
 	for (i = 0; i < rs->nsels; i++)
@@ -2844,7 +2851,7 @@ done:
 		set_pragma(db, "cache_size", saved_cache);
 	if (saved_mmap < RULES_MMAP_BYTES)
 		set_pragma(db, "mmap_size", saved_mmap);
-	sqlite3_finalize(c.vocab);
+	sqlite3_finalize(c.word_rows);
 	sqlite3_finalize(c.src_path);
 	sqlite3_finalize(c.fact_val);
 	free_groups(&c);
