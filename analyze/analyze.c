@@ -448,8 +448,11 @@ print_text(sqlite3 *db, const struct analyze_opts *o, const char *dbpath, double
 	sqlite3_finalize(s);
 
 	print_key_facts(db);
-	if (sqlite3_prepare_v2(db, "SELECT count(*), count(ts_utc), "
-	    "(SELECT value FROM fact WHERE name = 'time.zone_source' LIMIT 1) FROM event", -1, &s,
+	/* counted through event_source and the partial index event_ts: count(ts_utc) would
+	   read every row of the table (0.2 s for 1.8 million events) */
+	if (sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM event), "
+	    "(SELECT count(*) FROM event WHERE ts_utc IS NOT NULL), "
+	    "(SELECT value FROM fact WHERE name = 'time.zone_source' LIMIT 1)", -1, &s,
 	    NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
 		printf("\nTimeline: %lld events, %lld with a UTC time; device time zone from: %s\n",
 		    sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), col(s, 2));

@@ -461,6 +461,23 @@ START_TEST(test_esp_summary)
 	ck_assert_ptr_nonnull(strstr(out, "\nVerdict: "));
 	ck_assert_ptr_nonnull(strstr(strstr(strstr(out, "\nVerdict: "), "\nESP: failed"),
 	    "\nSources by kind:"));
+	{
+		/* the timeline's counts, as the index has them (analyze counts through indexes) */
+		sqlite3 *db;
+		sqlite3_stmt *s;
+		char line[128];
+		ck_assert_int_eq(sqlite3_open_v2(apd_test_tpath("a.db"), &db, SQLITE_OPEN_READONLY, NULL),
+		    SQLITE_OK);
+		ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*), count(ts_utc) FROM event", -1, &s,
+		    NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+		ck_assert_int_gt(sqlite3_column_int64(s, 1), 0);
+		snprintf(line, sizeof(line), "\nTimeline: %lld events, %lld with a UTC time; ",
+		    sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1));
+		ck_assert_msg(strstr(out, line) != NULL, "no '%s' in the summary", line + 1);
+		sqlite3_finalize(s);
+		sqlite3_close(db);
+	}
 	free(out);
 
 	root = analyze_json(in, &rc);

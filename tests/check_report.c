@@ -8,6 +8,7 @@
 #include "apd_rules.h"
 #include "apd_store.h"
 #include "apd_walk.h"
+#include "report.h"
 #include "report_out.h"
 
 #include <sqlite3.h>
@@ -244,6 +245,72 @@ expected_bars(sqlite3 *db)
 	return qint(db, sql, NULL);
 }
 
+/* Does EXPLAIN QUERY PLAN of sql (bound to ?1 = 1) scan or materialize anything? */
+static void
+assert_no_scan(sqlite3 *db, const char *sql)
+{
+	size_t n = strlen(sql) + 32;
+	char *eqp = malloc(n);
+	sqlite3_stmt *s;
+
+	ck_assert_ptr_nonnull(eqp);
+	snprintf(eqp, n, "EXPLAIN QUERY PLAN %s", sql);
+	ck_assert_msg(sqlite3_prepare_v2(db, eqp, -1, &s, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_bind_int64(s, 1, 1);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(s, 3);
+		ck_assert_msg(strncmp(d, "SCAN", 4) != 0 && strstr(d, "MATERIALIZE") == NULL &&
+		    strstr(d, "AUTOMATIC") == NULL, "the evidence query plans '%s'", d);
+	}
+	sqlite3_finalize(s);
+	free(eqp);
+}
+
+/*
+ * The evidence rows of every finding: the query reaches each row through
+ * its id (it once materialized the whole reg_value view per finding), and
+ * its registry columns are the reg_value view's for that value.
+ */
+static void
+check_evidence(sqlite3 *db)
+{
+	sqlite3_stmt *f, *e, *v;
+	int64_t regs = 0;
+
+	assert_no_scan(db, report_evidence_sql);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT id FROM finding", -1, &f, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, report_evidence_sql, -1, &e, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT (SELECT path FROM source WHERE id = source_id), "
+	    "line, hive, key, name, CASE WHEN typeof(value) = 'blob' THEN 'hex:' || "
+	    "hex(substr(value, 1, 64)) ELSE value END FROM reg_value WHERE id = ?1", -1, &v, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(f) == SQLITE_ROW) {
+		sqlite3_bind_int64(e, 1, sqlite3_column_int64(f, 0));
+		while (sqlite3_step(e) == SQLITE_ROW) {
+			static const int ecol[] = { 4, 5, 10, 11, 12, 13 };
+			size_t k;
+			if (sqlite3_column_type(e, 19) == SQLITE_NULL)
+				continue;
+			ck_assert_str_eq((const char *)sqlite3_column_text(e, 1), "registry");
+			sqlite3_bind_int64(v, 1, sqlite3_column_int64(e, 19));
+			ck_assert_int_eq(sqlite3_step(v), SQLITE_ROW);
+			for (k = 0; k < sizeof(ecol) / sizeof(ecol[0]); k++) {
+				const char *a = (const char *)sqlite3_column_text(e, ecol[k]);
+				const char *b = (const char *)sqlite3_column_text(v, (int)k);
+				ck_assert_msg(a && b && strcmp(a, b) == 0, "evidence column %d: '%s', "
+				    "reg_value: '%s'", ecol[k], a ? a : "(null)", b ? b : "(null)");
+			}
+			sqlite3_reset(v);
+			regs++;
+		}
+		sqlite3_reset(e);
+	}
+	ck_assert_int_eq(regs, qint(db, "SELECT count(reg_value_id) FROM finding_evidence", NULL));
+	sqlite3_finalize(v);
+	sqlite3_finalize(e);
+	sqlite3_finalize(f);
+}
+
 static void
 check_sample(const char *rel)
 {
@@ -261,6 +328,7 @@ check_sample(const char *rel)
 	sqlite3 *mem;
 
 	ck_assert_msg(verdict != NULL, "%s: the sample has a verdict", rel);
+	check_evidence(db);
 	ck_assert_msg(apps > 0 && phases > 0, "%s: the sample has a model", rel);
 	/* Markdown: the verdict first, the blocking app, one table row per phase and app */
 	ck_assert_ptr_nonnull(strstr(mdtext, "## Verdict\n\n**"));
