@@ -14,7 +14,8 @@
 # Each line gives wall time and CPU time (user + system, from GNU time): on
 # a shared machine the CPU figures are the comparable ones.  "parse-only"
 # includes the stream analyze reads through (SHA-256 of every byte), wall
-# time the best of three runs and CPU time a third of the three's;
+# time the best of N runs and CPU time an N-th of the N's (N = 10 for the
+# corpus, 3 for the synthetic file);
 # "parser alone" is bench_parse's best of three runs with the stream's own
 # time (read + SHA-256) taken off.  MB is 10^6 bytes.  Peak RSS is GNU
 # time's maximum resident set size.
@@ -73,13 +74,15 @@ bare() {
 	}' "$3"
 }
 
-# best3 OUTPUT TIMEFILE: turn GNU time's line for `bench_parse -r 3` into
-# one run's: wall from bench_parse's best of three (its "total" line), CPU
-# and the peak RSS as measured over the three
-best3() {
+# best OUTPUT TIMEFILE RUNS: turn GNU time's line for `bench_parse -r RUNS`
+# into one run's: wall from bench_parse's best run (its "total" line), CPU
+# a RUNS-th of the process's (GNU time counts in 10 ms steps: the corpus's
+# ~0.09 s per run needs 10 runs to be read to 1 ms), the peak RSS as
+# measured over all
+best() {
 	w=$(awk '$1 == "total" { t = $3 } NF >= 7 && $1 != "file" && $1 != "total" && $1 != "peak" \
 	    && $1 != "parser" { last = $3 } END { print (t != "" ? t : last) }' "$1")
-	tail -n 1 "$2" | awk -v w="$w" '{ printf "%s %.3f %.3f %s\n", w, $2 / 3, $3 / 3, $4 }' > "$2.1"
+	tail -n 1 "$2" | awk -v w="$w" -v r="$3" '{ printf "%s %.4f %.4f %s\n", w, $2 / r, $3 / r, $4 }' > "$2.1"
 	mv "$2.1" "$2"
 }
 
@@ -110,8 +113,8 @@ printf "%-10s %-24s %10s %9s %8s %9s %11s %8s %9s %11s %8s\n" input tool records
 row corpus "evtxexport -f xml" "$(cat "$tmp/n1")" "$corpus_bytes" "$tmp/t1"
 # corpus: apdiag parse-only
 # shellcheck disable=SC2046
-/usr/bin/time -f '%e %U %S %M' -o "$tmp/t2" "$bp" -r 3 evtx $(cat "$tmp/files") > "$tmp/o2"
-best3 "$tmp/o2" "$tmp/t2"
+/usr/bin/time -f '%e %U %S %M' -o "$tmp/t2" "$bp" -r 10 evtx $(cat "$tmp/files") > "$tmp/o2"
+best "$tmp/o2" "$tmp/t2" 10
 row corpus "apdiag parse-only" "$(bp_records "$tmp/o2")" "$corpus_bytes" "$tmp/t2"
 # shellcheck disable=SC2046
 "$bp" -r 3 -s evtx $(cat "$tmp/files") > "$tmp/o2s"
@@ -123,7 +126,7 @@ bare corpus "apdiag parser alone" "$tmp/o2s"
 row synthetic "evtxexport -f xml" "$(cat "$tmp/n3")" "$synth_bytes" "$tmp/t3"
 # synthetic: apdiag parse-only
 /usr/bin/time -f '%e %U %S %M' -o "$tmp/t4" "$bp" -r 3 evtx "$tmp/synth.evtx" > "$tmp/o4"
-best3 "$tmp/o4" "$tmp/t4"
+best "$tmp/o4" "$tmp/t4" 3
 row synthetic "apdiag parse-only" "$(bp_records "$tmp/o4")" "$synth_bytes" "$tmp/t4"
 "$bp" -r 3 -s evtx "$tmp/synth.evtx" > "$tmp/o4s"
 bare synthetic "apdiag parser alone" "$tmp/o4s"
