@@ -59,7 +59,7 @@ wrap(const char *text, size_t first_col, size_t indent)
  * reg_key, not through the reg_value view: SQLite cannot flatten a view that
  * is a join into the right side of a LEFT JOIN, so it materialized every
  * registry value of the index once per finding (1.5 s per finding for a
- * dump of 1.2 million values; tests/check_report.c times it).
+ * dump of 1.2 million values; tests/check_report.c checks the plan).
  */
 const char *const report_evidence_sql =
     "SELECT fe.role, "
