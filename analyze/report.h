@@ -43,5 +43,8 @@ void report_json_model(struct apd_jw *w, sqlite3 *db);
 /* The finding rows in rank order, and one finding's evidence (?1 = finding id). */
 extern const char *const report_finding_sql;
 extern const char *const report_evidence_sql;
+/* The timeline rows of the report (?1 rows at most, messages cut at ?2 bytes) in
+   time order, events without a time last: the statement that reads them fastest in db. */
+const char *report_timeline_sql(sqlite3 *db);
 
 #endif /* APD_REPORT_H */

@@ -630,6 +630,32 @@ jmove(struct rw *w, struct apd_buf *jb, bool script, bool force)
  * [[id, path, kind]], "columns": [...], "rows": [[time, level, source id,
  * where, message, line, cut]]}, in time order (events without a time last).
  */
+#define TIMELINE_COLS \
+    "SELECT coalesce(e.time_utc, substr(e.ts_local, 1, 23) || ' local', ''), " \
+    "e.level, e.source_id, coalesce(CASE WHEN e.event_id IS NOT NULL THEN " \
+    "coalesce(e.channel, e.provider, 'event') || ' ' || e.event_id END, e.component, ''), " \
+    "substr(coalesce(e.message, ''), 1, ?2), v.line, length(e.message) > ?2 "
+
+/* Any index: sorts every event by ts_sort (local times as if UTC, no time last). */
+static const char timeline_sorted_sql[] = TIMELINE_COLS
+    "FROM timeline e JOIN event v ON v.id = e.id "
+    "ORDER BY e.ts_sort IS NULL, e.ts_sort, e.id LIMIT ?1";
+/* Every event has a UTC time, so ts_sort is ts_utc: the same order, read from the
+   index event_ts instead of sorted (CROSS JOIN keeps that index the outer loop).  On the
+   bench bundle's 1.8 million events the first 200,000 take 0.24 s instead of 1.1 s. */
+static const char timeline_utc_sql[] = TIMELINE_COLS
+    "FROM event v CROSS JOIN timeline e ON e.id = v.id WHERE v.ts_utc IS NOT NULL "
+    "ORDER BY v.ts_utc, v.id LIMIT ?1";
+
+const char *
+report_timeline_sql(sqlite3 *db)
+{
+	/* both counts read an index, not the table */
+	return report_query_int(db, "SELECT count(*) FROM event", 0) ==
+	    report_query_int(db, "SELECT count(*) FROM event WHERE ts_utc IS NOT NULL", -1) ?
+	    timeline_utc_sql : timeline_sorted_sql;
+}
+
 static void
 timeline_json(struct rw *w, struct apd_jw *jw, struct apd_buf *jb, sqlite3 *db,
     const struct report_opts *o, bool script)
@@ -638,12 +664,13 @@ timeline_json(struct rw *w, struct apd_jw *jw, struct apd_buf *jb, sqlite3 *db,
 		"cut" };
 	unsigned max = o->max_events ? o->max_events : REPORT_MAX_EVENTS;
 	sqlite3_stmt *s;
+	int64_t total;
 	size_t i;
 
 	apd_jw_open(jw, "timeline", '{');
-	apd_jw_int(jw, "total", report_query_int(db, "SELECT count(*) FROM event", 0));
-	apd_jw_int(jw, "included", report_query_int(db, "SELECT count(*) FROM event", 0) > max ?
-	    (int64_t)max : report_query_int(db, "SELECT count(*) FROM event", 0));
+	total = report_query_int(db, "SELECT count(*) FROM event", 0);
+	apd_jw_int(jw, "total", total);
+	apd_jw_int(jw, "included", total > max ? (int64_t)max : total);
 	apd_jw_int(jw, "max_message", REPORT_MAX_MESSAGE);
 	apd_jw_open(jw, "sources", '[');
 	if (sqlite3_prepare_v2(db, "SELECT id, path, kind FROM source WHERE id IN "
@@ -663,12 +690,7 @@ timeline_json(struct rw *w, struct apd_jw *jw, struct apd_buf *jb, sqlite3 *db,
 		apd_jw_str(jw, NULL, apd_sv_cstr(cols[i]));
 	apd_jw_close(jw, ']');
 	apd_jw_open(jw, "rows", '[');
-	if (sqlite3_prepare_v2(db, "SELECT coalesce(e.time_utc, substr(e.ts_local, 1, 23) || ' local', ''), "
-	    "e.level, e.source_id, coalesce(CASE WHEN e.event_id IS NOT NULL THEN "
-	    "coalesce(e.channel, e.provider, 'event') || ' ' || e.event_id END, e.component, ''), "
-	    "substr(coalesce(e.message, ''), 1, ?2), v.line, length(e.message) > ?2 "
-	    "FROM timeline e JOIN event v ON v.id = e.id "
-	    "ORDER BY e.ts_sort IS NULL, e.ts_sort, e.id LIMIT ?1", -1, &s, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, report_timeline_sql(db), -1, &s, NULL) != SQLITE_OK) {
 		rw_fail(w, APD_FATAL);
 		apd_set_error(w->err, APD_FATAL, "report: timeline: %s", sqlite3_errmsg(db));
 	} else {

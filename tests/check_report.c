@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- escaping ---- */
 
@@ -468,6 +469,98 @@ START_TEST(test_report_empty_model)
 }
 END_TEST
 
+/*
+ * The report's timeline statement returns the rows of the timeline view in
+ * ts_sort order (events without a time last), whichever statement it picks
+ * for the index; all_utc: every event has a UTC time, and the rows are then
+ * read in the order of the index event_ts, with no sort.
+ */
+static void
+check_timeline_order(sqlite3 *db, bool all_utc)
+{
+	const char *sql = report_timeline_sql(db);
+	sqlite3_stmt *got, *ref, *eqp;
+	char *q;
+	size_t n = strlen(sql) + 32;
+	int64_t rows = 0;
+
+	ck_assert_int_eq(all_utc, qint(db, "SELECT count(*) FROM event", NULL) ==
+	    qint(db, "SELECT count(ts_utc) FROM event", NULL));
+	q = malloc(n);
+	ck_assert_ptr_nonnull(q);
+	snprintf(q, n, "EXPLAIN QUERY PLAN %s", sql);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, q, -1, &eqp, NULL), SQLITE_OK);
+	while (sqlite3_step(eqp) == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(eqp, 3);
+		if (all_utc)
+			ck_assert_msg(strstr(d, "TEMP B-TREE") == NULL && strncmp(d, "SCAN", 4) != 0,
+			    "the timeline of an all-UTC index plans '%s'", d);
+	}
+	sqlite3_finalize(eqp);
+	free(q);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &got, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT coalesce(time_utc, substr(ts_local, 1, 23) "
+	    "|| ' local', ''), source_id, (SELECT line FROM event WHERE id = t.id), "
+	    "substr(coalesce(message, ''), 1, 100) FROM timeline t "
+	    "ORDER BY ts_sort IS NULL, ts_sort, id", -1, &ref, NULL), SQLITE_OK);
+	sqlite3_bind_int64(got, 1, 1000000);
+	sqlite3_bind_int(got, 2, 100);
+	while (sqlite3_step(ref) == SQLITE_ROW) {
+		static const int gcol[] = { 0, 2, 5, 4 };
+		size_t k;
+		ck_assert_int_eq(sqlite3_step(got), SQLITE_ROW);
+		for (k = 0; k < 4; k++) {
+			const char *a = (const char *)sqlite3_column_text(got, gcol[k]);
+			const char *b = (const char *)sqlite3_column_text(ref, (int)k);
+			ck_assert_msg((a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0),
+			    "timeline row %lld, column %d: '%s', the view: '%s'", (long long)rows,
+			    gcol[k], a ? a : "(null)", b ? b : "(null)");
+		}
+		rows++;
+	}
+	ck_assert_int_eq(sqlite3_step(got), SQLITE_DONE);
+	ck_assert_int_eq(rows, qint(db, "SELECT count(*) FROM event", NULL));
+	sqlite3_finalize(got);
+	sqlite3_finalize(ref);
+}
+
+/* Two ConfigMgr-style logs (times with a bias: all UTC) whose entries interleave in time. */
+START_TEST(test_report_timeline_order)
+{
+	static const char a[] =
+	    "<![LOG[a1]LOG]!><time=\"10:00:01.000+000\" date=\"10-01-2025\" component=\"a\" "
+	    "context=\"\" type=\"1\" thread=\"1\" file=\"\">\r\n"
+	    "<![LOG[a2]LOG]!><time=\"10:00:04.000+000\" date=\"10-01-2025\" component=\"a\" "
+	    "context=\"\" type=\"1\" thread=\"1\" file=\"\">\r\n"
+	    "<![LOG[a3]LOG]!><time=\"10:00:05.000-060\" date=\"10-01-2025\" component=\"a\" "
+	    "context=\"\" type=\"1\" thread=\"1\" file=\"\">\r\n";
+	static const char b[] =
+	    "<![LOG[b1]LOG]!><time=\"10:00:02.000+000\" date=\"10-01-2025\" component=\"b\" "
+	    "context=\"\" type=\"2\" thread=\"2\" file=\"\">\r\n"
+	    "<![LOG[b2]LOG]!><time=\"10:00:04.000+000\" date=\"10-01-2025\" component=\"b\" "
+	    "context=\"\" type=\"1\" thread=\"2\" file=\"\">\r\n"
+	    "<![LOG[b3]LOG]!><time=\"09:59:00.000+000\" date=\"10-01-2025\" component=\"b\" "
+	    "context=\"\" type=\"3\" thread=\"2\" file=\"\">\r\n";
+	sqlite3 *db;
+
+	ck_assert_int_eq(mkdir(apd_test_tpath("tl"), 0755), 0);
+	apd_test_write_file(apd_test_tpath("tl/ccmexec.log"), a, sizeof(a) - 1);
+	apd_test_write_file(apd_test_tpath("tl/ccmsetup.log"), b, sizeof(b) - 1);
+	db = index_input(apd_test_tpath("tl"));
+	ck_assert_int_eq(qint(db, "SELECT count(*) FROM event", NULL), 6);
+	/* time order is not id order here: a statement that forgot to sort would differ */
+	ck_assert_int_ne(qint(db, "SELECT id FROM event ORDER BY ts_utc, id LIMIT 1", NULL),
+	    qint(db, "SELECT min(id) FROM event", NULL));
+	check_timeline_order(db, true);
+	sqlite3_close(db);
+
+	/* an index with events that have no UTC time takes the sorting statement */
+	db = index_input(apd_test_src("samples/mdmdiag-esp-app-failure.cab"));
+	check_timeline_order(db, false);
+	sqlite3_close(db);
+}
+END_TEST
+
 START_TEST(test_report_write_error)
 {
 	struct report_opts o = { "x", 0 };
@@ -506,6 +599,7 @@ report_suite(void)
 	tcase_add_test(samples, test_report_sample_preprov_notcomputed);
 	tcase_add_test(samples, test_report_hostile_log_line);
 	tcase_add_test(samples, test_report_empty_model);
+	tcase_add_test(samples, test_report_timeline_order);
 	tcase_add_checked_fixture(errors, apd_test_tmpdir_setup, apd_test_tmpdir_teardown);
 	tcase_add_test(errors, test_report_write_error);
 	suite_add_tcase(s, core);
