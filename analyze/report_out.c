@@ -647,13 +647,18 @@ static const char timeline_utc_sql[] = TIMELINE_COLS
     "FROM event v CROSS JOIN timeline e ON e.id = v.id WHERE v.ts_utc IS NOT NULL "
     "ORDER BY v.ts_utc, v.id LIMIT ?1";
 
+/* The statement for db, whose event table holds total rows (both counts read an index) */
+static const char *
+timeline_sql(sqlite3 *db, int64_t total)
+{
+	return total == report_query_int(db, "SELECT count(*) FROM event WHERE ts_utc IS NOT NULL",
+	    -1) ? timeline_utc_sql : timeline_sorted_sql;
+}
+
 const char *
 report_timeline_sql(sqlite3 *db)
 {
-	/* both counts read an index, not the table */
-	return report_query_int(db, "SELECT count(*) FROM event", 0) ==
-	    report_query_int(db, "SELECT count(*) FROM event WHERE ts_utc IS NOT NULL", -1) ?
-	    timeline_utc_sql : timeline_sorted_sql;
+	return timeline_sql(db, report_query_int(db, "SELECT count(*) FROM event", 0));
 }
 
 static void
@@ -690,7 +695,7 @@ timeline_json(struct rw *w, struct apd_jw *jw, struct apd_buf *jb, sqlite3 *db,
 		apd_jw_str(jw, NULL, apd_sv_cstr(cols[i]));
 	apd_jw_close(jw, ']');
 	apd_jw_open(jw, "rows", '[');
-	if (sqlite3_prepare_v2(db, report_timeline_sql(db), -1, &s, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, timeline_sql(db, total), -1, &s, NULL) != SQLITE_OK) {
 		rw_fail(w, APD_FATAL);
 		apd_set_error(w->err, APD_FATAL, "report: timeline: %s", sqlite3_errmsg(db));
 	} else {
