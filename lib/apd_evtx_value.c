@@ -7,15 +7,13 @@
  * bounded by the value's length and never reads past it.
  */
 #include "apd_evtx.h"
+#include "apd_simd.h"
 #include "apd_time.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 static uint16_t
 le16(const unsigned char *p)
@@ -202,6 +200,33 @@ put_cp(char *o, uint32_t u)
  * UTF-16LE p[0..n) to UTF-8, escaped; stops at the first NUL.  Unpaired
  * surrogates become U+FFFD.
  */
+#if defined(__SSE2__)
+/*
+ * Eight UTF-16LE units at p: their low bytes packed into the low half of
+ * *c, and a bit per unit (bit k: unit k) that is set when the unit is not
+ * ASCII, is NUL, or needs escaping for esc.
+ */
+static inline unsigned
+utf16_block(const unsigned char *p, enum apd_evtx_esc esc, __m128i *c)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i w = _mm_or_si128(_mm_srai_epi16(_mm_adds_epu16(v, _mm_set1_epi16(0x7F80)), 15),
+	    _mm_cmpeq_epi16(v, _mm_setzero_si128()));
+	unsigned bad = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(w, w)) & 0xFF;
+
+	*c = _mm_packus_epi16(v, v);
+	if (esc == APD_EVTX_ESC_XML)
+		bad |= (unsigned)_mm_movemask_epi8(apd_simd_xml_esc(*c)) & 0xFF;
+	else if (esc == APD_EVTX_ESC_JSON)
+		bad |= (unsigned)_mm_movemask_epi8(apd_simd_json_esc(*c)) & 0xFF;
+	return bad;
+}
+#endif
+
+/*
+ * UTF-16LE p[0..n) to UTF-8, escaped; stops at the first NUL.  Unpaired
+ * surrogates become U+FFFD.
+ */
 static int
 put_utf16(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc esc)
 {
@@ -217,58 +242,28 @@ put_utf16(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc
 #if defined(__SSE2__)
 		/* eight units at a time: store them packed, keep those before the
 		   first that is not ASCII, is NUL or needs escaping */
+		size_t run = i;   /* units from here on are stored one byte each */
+		__m128i c;
+		unsigned bad;
 		while (units - i >= 8) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 2 * i));
-			__m128i c = _mm_packus_epi16(v, v);
-			__m128i w = _mm_or_si128(
-			    _mm_srai_epi16(_mm_adds_epu16(v, _mm_set1_epi16(0x7F80)), 15),
-			    _mm_cmpeq_epi16(v, _mm_setzero_si128()));
-			unsigned bad = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(w, w)) & 0xFF;
-			if (esc == APD_EVTX_ESC_XML)
-				bad |= (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-				    _mm_cmpeq_epi8(c, _mm_set1_epi8('&')), _mm_cmpeq_epi8(c, _mm_set1_epi8('<'))),
-				    _mm_cmpeq_epi8(c, _mm_set1_epi8('>')))) & 0xFF;
-			else if (esc == APD_EVTX_ESC_JSON)
-				bad |= (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-				    _mm_cmpeq_epi8(_mm_max_epu8(c, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F)),
-				    _mm_cmpeq_epi8(c, _mm_set1_epi8('"'))),
-				    _mm_cmpeq_epi8(c, _mm_set1_epi8('\\')))) & 0xFF;
+			bad = utf16_block(p + 2 * i, esc, &c);
 			_mm_storel_epi64((__m128i *)(void *)o, c);
 			if (bad) {
 				unsigned k = (unsigned)__builtin_ctz(bad);
 				o += k;
 				i += k;
-				break;
+				goto one;
 			}
 			o += 8;
 			i += 8;
 		}
-		if (units - i < 8 && i < units) {
-			/* the tail, through a copy padded with 'A's (harmless units) */
-			unsigned char tail[16];
+		/* fewer than eight left: when the eight units that end the text
+		   all lie in this run, read them again (the first 8 - t were
+		   stored as the same bytes), else go one unit at a time */
+		if (i < units && units >= 8 && units - 8 >= run) {
 			size_t t = units - i;
-			__m128i v, c, w;
-			unsigned bad;
-			memset(tail, 'A', sizeof(tail));
-			for (size_t k = 0; k < 8; k++)
-				tail[2 * k + 1] = 0;
-			memcpy(tail, p + 2 * i, 2 * t);
-			v = _mm_loadu_si128((const __m128i *)(const void *)tail);
-			c = _mm_packus_epi16(v, v);
-			w = _mm_or_si128(_mm_srai_epi16(_mm_adds_epu16(v, _mm_set1_epi16(0x7F80)), 15),
-			    _mm_cmpeq_epi16(v, _mm_setzero_si128()));
-			bad = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(w, w)) & 0xFF;
-			if (esc == APD_EVTX_ESC_XML)
-				bad |= (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-				    _mm_cmpeq_epi8(c, _mm_set1_epi8('&')), _mm_cmpeq_epi8(c, _mm_set1_epi8('<'))),
-				    _mm_cmpeq_epi8(c, _mm_set1_epi8('>')))) & 0xFF;
-			else if (esc == APD_EVTX_ESC_JSON)
-				bad |= (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-				    _mm_cmpeq_epi8(_mm_max_epu8(c, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F)),
-				    _mm_cmpeq_epi8(c, _mm_set1_epi8('"'))),
-				    _mm_cmpeq_epi8(c, _mm_set1_epi8('\\')))) & 0xFF;
-			bad &= (1u << t) - 1;
-			_mm_storel_epi64((__m128i *)(void *)o, c);
+			bad = utf16_block(p + 2 * (units - 8), esc, &c) >> (8 - t);
+			_mm_storel_epi64((__m128i *)(void *)(o - (8 - t)), c);
 			if (bad == 0) {
 				o += t;
 				break;
@@ -278,6 +273,7 @@ put_utf16(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc
 		}
 		if (i >= units)
 			break;
+one:
 #endif
 		u = le16(p + 2 * i);
 		if (u < 0x80) {
@@ -325,6 +321,24 @@ put_utf8(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc 
 	return APD_OK;
 }
 
+#if defined(__SSE2__)
+/* A bit per byte of the sixteen at p (bit k: byte k) that is not ASCII, is
+   NUL, or needs escaping for esc. */
+static inline unsigned
+ansi_block(const unsigned char *p, enum apd_evtx_esc esc, __m128i *v)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p), e;
+
+	*v = x;
+	e = _mm_cmpeq_epi8(x, _mm_setzero_si128());
+	if (esc == APD_EVTX_ESC_XML)
+		e = _mm_or_si128(e, apd_simd_xml_esc(x));
+	else if (esc == APD_EVTX_ESC_JSON)
+		e = _mm_or_si128(e, apd_simd_json_esc(x));
+	return (unsigned)(_mm_movemask_epi8(x) | _mm_movemask_epi8(e));
+}
+#endif
+
 /* Windows-1252 text to UTF-8, escaped; stops at the first NUL. */
 static int
 put_ansi(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc esc)
@@ -343,6 +357,42 @@ put_ansi(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc 
 		return rc;
 	o = b->p + b->n;
 	for (i = 0; i < n && p[i]; i++) {
+#if defined(__SSE2__)
+		/* sixteen bytes at a time: copy them, keep those before the first
+		   that is not ASCII, is NUL or needs escaping; the last fewer than
+		   sixteen as in json_put (apd_parse_evtx.c) */
+		size_t run = i;
+		__m128i v;
+		unsigned bad;
+		while (n - i >= 16) {
+			bad = ansi_block(p + i, esc, &v);
+			_mm_storeu_si128((__m128i *)(void *)o, v);
+			if (bad) {
+				unsigned k = (unsigned)__builtin_ctz(bad);
+				o += k;
+				i += k;
+				goto one;
+			}
+			o += 16;
+			i += 16;
+		}
+		if (i < n && n >= 16 && n - 16 >= run) {
+			size_t t = n - i;
+			bad = ansi_block(p + n - 16, esc, &v) >> (16 - t);
+			_mm_storeu_si128((__m128i *)(void *)(o - (16 - t)), v);
+			if (bad == 0) {
+				o += t;
+				break;
+			}
+			o += __builtin_ctz(bad);
+			i += (size_t)__builtin_ctz(bad);
+		}
+		if (i >= n)
+			break;
+one:
+		if (p[i] == 0)
+			break;
+#endif
 		if (p[i] < 0x80)
 			o = esc_class[p[i]] && esc != APD_EVTX_ESC_NONE ? put_esc(o, p[i], esc) :
 			    (*o = (char)p[i], o + 1);

@@ -25,6 +25,7 @@
  */
 #include "apd_test.h"
 #include "apd_evtx.h"
+#include "apd_buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -719,6 +720,97 @@ START_TEST(test_evtx_value_types)
 	ck_contains(o.ev[0].data, "\"hex32\":\"0x8018002b\"");
 	apd_test_out_free(&o);
 	free(f.p);
+}
+END_TEST
+
+/*
+ * The reference for test_evtx_text_every_length: unit by unit, as the
+ * format says (a NUL ends the text; XML escapes & < >, JSON " \ and the
+ * controls; other units become UTF-8).  Units here are below U+0800.
+ */
+static size_t
+ref_text(char *o, const uint16_t *u, size_t n, enum apd_evtx_esc esc)
+{
+	char *s = o;
+	size_t i;
+
+	for (i = 0; i < n && u[i]; i++) {
+		unsigned c = u[i];
+		if (c >= 0x80) {
+			*o++ = (char)(0xC0 | c >> 6);
+			*o++ = (char)(0x80 | (c & 0x3F));
+		} else if (esc == APD_EVTX_ESC_XML && (c == '&' || c == '<' || c == '>')) {
+			o += sprintf(o, "%s", c == '&' ? "&amp;" : c == '<' ? "&lt;" : "&gt;");
+		} else if (esc == APD_EVTX_ESC_JSON && (c < 0x20 || c == '"' || c == '\\')) {
+			o += c == '"' ? sprintf(o, "\\\"") : c == '\\' ? sprintf(o, "\\\\") :
+			    c == '\n' ? sprintf(o, "\\n") : c == '\r' ? sprintf(o, "\\r") :
+			    c == '\t' ? sprintf(o, "\\t") : sprintf(o, "\\u%04x", c);
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	return (size_t)(o - s);
+}
+
+/*
+ * UTF-16 and 8-bit strings of every length up to 40 with one unit that
+ * leaves the fast path (not ASCII, escaped, a control, a NUL) at every
+ * position, or none: the decoder reads them sixteen bytes at a time and
+ * reads a short end again, so every length and position meets a different
+ * block boundary.  Each value sits alone in a heap block of its own size,
+ * so that a read past it fails under ASan.
+ */
+START_TEST(test_evtx_text_every_length)
+{
+	static const uint16_t odd[] = { 0xE9, '&', '<', '"', '\\', '\n', 0x01, 0 };
+	static const enum apd_evtx_esc escs[] = { APD_EVTX_ESC_NONE, APD_EVTX_ESC_XML,
+		APD_EVTX_ESC_JSON };
+	struct apd_buf b;
+	uint16_t u[40];
+	char want[40 * 6 + 1];
+	size_t n, at, k, e, i, wn;
+	unsigned long checked = 0;
+
+	apd_buf_init(&b, 1u << 20);
+	for (n = 0; n <= 40; n++)
+		for (k = 0; k < sizeof(odd) / sizeof(odd[0]); k++)
+			for (at = 0; at <= n; at++) {   /* at == n: no odd unit */
+				unsigned char *w = malloc(2 * n + 1), *a = malloc(n + 1);
+				ck_assert_ptr_nonnull(w);
+				ck_assert_ptr_nonnull(a);
+				for (i = 0; i < n; i++)
+					u[i] = i == at ? odd[k] : (uint16_t)('a' + (i * 7 + n) % 26);
+				for (i = 0; i < n; i++) {
+					w[2 * i] = (unsigned char)u[i];
+					w[2 * i + 1] = (unsigned char)(u[i] >> 8);
+					a[i] = (unsigned char)u[i];   /* 0xE9 is U+00E9 in Windows-1252 too */
+				}
+				for (e = 0; e < 3; e++) {
+					apd_buf_reset(&b);
+					ck_assert_int_eq(apd_evtx_value_text(&b, APD_EVTX_T_STRING, w, 2 * n,
+					    escs[e]), APD_OK);
+					wn = ref_text(want, u, n, escs[e]);
+					if (b.n != wn || memcmp(b.p, want, wn) != 0)
+						ck_abort_msg("UTF-16, %zu units, U+%04X at %zu, escape %zu: "
+						    "'%.*s', want '%.*s'", n, odd[k], at, e, (int)b.n, b.p,
+						    (int)wn, want);
+					/* 8-bit strings: XML leaves them as they are (as evtxexport) */
+					apd_buf_reset(&b);
+					ck_assert_int_eq(apd_evtx_value_text(&b, APD_EVTX_T_ANSI, a, n,
+					    escs[e]), APD_OK);
+					wn = ref_text(want, u, n, escs[e] == APD_EVTX_ESC_XML ?
+					    APD_EVTX_ESC_NONE : escs[e]);
+					if (b.n != wn || memcmp(b.p, want, wn) != 0)
+						ck_abort_msg("8-bit, %zu bytes, 0x%02X at %zu, escape %zu: "
+						    "'%.*s', want '%.*s'", n, odd[k], at, e, (int)b.n, b.p,
+						    (int)wn, want);
+					checked += 2;
+				}
+				free(w);
+				free(a);
+			}
+	ck_assert_uint_eq(checked, 6 * 8 * (41 * 42 / 2));
+	apd_buf_done(&b);
 }
 END_TEST
 
@@ -1749,6 +1841,7 @@ evtx_suite(void)
 	tcase_add_test(core, test_evtx_record_fields);
 	tcase_add_test(core, test_evtx_int32_negative_libevtx_bug);
 	tcase_add_test(core, test_evtx_value_types);
+	tcase_add_test(core, test_evtx_text_every_length);
 	tcase_add_test(core, test_evtx_arrays);
 	tcase_add_test(core, test_evtx_optional_substitutions);
 	tcase_add_test(core, test_evtx_nested_binxml_userdata);

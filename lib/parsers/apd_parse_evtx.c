@@ -30,14 +30,12 @@
 #include "apd_buf.h"
 #include "apd_evtx.h"
 #include "apd_json.h"
+#include "apd_simd.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #define FIELD_MAX   4096u           /* fields kept per record */
 #define TEXT_MAX    (16u << 20)     /* text of one record (data, message) */
@@ -96,6 +94,16 @@ hash_key(const char *s, size_t n)
 	return (uint32_t)(a >> 32);
 }
 
+#if defined(__SSE2__)
+/* A bit per byte of the sixteen at p (bit k: byte k) that JSON must escape. */
+static inline unsigned
+json_block(const unsigned char *p, __m128i *v)
+{
+	*v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	return (unsigned)_mm_movemask_epi8(apd_simd_json_esc(*v));
+}
+#endif
+
 /*
  * Write s[0..n) at o as the inside of a JSON string; o has room for
  * 6 * n + 16 bytes.  Returns the new end.
@@ -111,34 +119,28 @@ json_put(char *o, const char *s, size_t n)
 		unsigned char c;
 #if defined(__SSE2__)
 		/* copy sixteen bytes, keep those before the first that needs escaping */
+		size_t run = i;   /* bytes from here on are copied as they are */
+		__m128i v;
+		unsigned m;
 		while (n - i >= 16) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-			int m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-			    _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F)),
-			    _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+			m = json_block(p + i, &v);
 			_mm_storeu_si128((__m128i *)(void *)o, v);
 			if (m) {
-				unsigned k = (unsigned)__builtin_ctz((unsigned)m);
+				unsigned k = (unsigned)__builtin_ctz(m);
 				o += k;
 				i += k;
-				break;
+				goto one;
 			}
 			o += 16;
 			i += 16;
 		}
-		if (n - i < 16 && i < n) {
-			/* the tail, through a zero-padded copy (only its own bytes count) */
-			unsigned char tail[16] = { 0 };
+		/* fewer than sixteen left: when the sixteen bytes that end s all
+		   lie in this run, read them again (the first 16 - t were copied
+		   as they are), else go one byte at a time */
+		if (i < n && n >= 16 && n - 16 >= run) {
 			size_t t = n - i;
-			__m128i v;
-			unsigned m;
-			memcpy(tail, p + i, t);
-			v = _mm_loadu_si128((const __m128i *)(const void *)tail);
-			m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-			    _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F)),
-			    _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-			m &= (1u << t) - 1;
-			_mm_storeu_si128((__m128i *)(void *)o, v);
+			m = json_block(p + n - 16, &v) >> (16 - t);
+			_mm_storeu_si128((__m128i *)(void *)(o - (16 - t)), v);
 			if (m == 0) {
 				o += t;
 				break;
@@ -148,6 +150,7 @@ json_put(char *o, const char *s, size_t n)
 		}
 		if (i >= n)
 			break;
+one:
 #endif
 		c = p[i++];
 		if (c >= 0x20 && c != '"' && c != '\\') {
