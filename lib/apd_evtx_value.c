@@ -14,7 +14,6 @@
 #include <string.h>
 #include <zlib.h>
 
-
 static uint16_t
 le16(const unsigned char *p)
 {
@@ -196,10 +195,6 @@ put_cp(char *o, uint32_t u)
 	return o;
 }
 
-/*
- * UTF-16LE p[0..n) to UTF-8, escaped; stops at the first NUL.  Unpaired
- * surrogates become U+FFFD.
- */
 #if defined(__SSE2__)
 /*
  * Eight UTF-16LE units at p: their low bytes packed into the low half of

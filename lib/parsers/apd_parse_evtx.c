@@ -36,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define FIELD_MAX   4096u           /* fields kept per record */
 #define TEXT_MAX    (16u << 20)     /* text of one record (data, message) */
 #define PATH_MAX_N  1024u           /* a flattened UserData key */
