@@ -36,7 +36,7 @@ static const char *const stmt_sql[S__N] = {
 	    "provider, event_id, component, thread, message, data, line, offset, record_id, computer, "
 	    "user_sid, pid, recovered) SELECT * FROM (VALUES ",
 	[S_REGKEY_GET] = "SELECT id FROM reg_key WHERE key = ?2 AND hive = ?1",
-	[S_REGKEY_ADD] = "INSERT INTO reg_key(hive, key) VALUES (?1, ?2)",
+	[S_REGKEY_ADD] = "INSERT INTO reg_key(hive, key) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
 	/* followed by BATCH_ROWS rows of REGVAL_COLS parameters (batch_sql) */
 	[S_REGVAL] = "INSERT INTO reg_val(source_id, key_id, name, type, value, line) "
 	    "SELECT * FROM (VALUES ",
@@ -429,24 +429,24 @@ reg_key_id(struct apd_store *st, struct apd_sv hive, struct apd_sv key)
 	    memcmp(st->key.p + hive.n + 1, key.p, key.n) == 0 &&
 	    memcmp(st->key.p, hive.p, hive.n) == 0)
 		return st->key_id;
-	st->key_id = 0;
-	s = st->stmt[S_REGKEY_GET];
+	/* a key is most often new: add it, and look it up only if it was there */
+	s = st->stmt[S_REGKEY_ADD];
 	bind_sv(s, 1, hive);
 	bind_sv(s, 2, key);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		st->key_id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail_db(st, "registry key lookup");
+	if (step(st, S_REGKEY_ADD) != APD_OK)
+		return APD_FATAL;
+	st->key_id = sqlite3_changes(st->db) == 1 ? sqlite3_last_insert_rowid(st->db) : 0;
 	if (st->key_id == 0) {
-		s = st->stmt[S_REGKEY_ADD];
+		s = st->stmt[S_REGKEY_GET];
 		bind_sv(s, 1, hive);
 		bind_sv(s, 2, key);
-		if (step(st, S_REGKEY_ADD) != APD_OK)
-			return APD_FATAL;
-		st->key_id = sqlite3_last_insert_rowid(st->db);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			st->key_id = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		if (rc != SQLITE_ROW)
+			return fail_db(st, "registry key lookup");
 	}
 	st->key_is_tz = is_tz_key(hive, key);
 	/* remember it; if it cannot be kept, the next call looks it up again */
