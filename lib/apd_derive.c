@@ -166,10 +166,16 @@ intune_numbered_origins(sqlite3 *db, struct apd_error *err)
 
 /* ---- time zone ---- */
 
+/* apd_local_to_utc()'s user data: the zone, and the memo of its last year */
+struct zone_fn {
+	const struct apd_tzinfo *tz;
+	struct apd_tz_memo memo;
+};
+
 static void
 local_to_utc(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	const struct apd_tzinfo *tz = sqlite3_user_data(ctx);
+	struct zone_fn *z = sqlite3_user_data(ctx);
 	const char *s = (const char *)sqlite3_value_text(argv[0]);
 	int64_t us;
 
@@ -178,7 +184,7 @@ local_to_utc(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_null(ctx);
 		return;
 	}
-	sqlite3_result_int64(ctx, apd_tz_local_to_utc(tz, us));
+	sqlite3_result_int64(ctx, apd_tz_local_to_utc_memo(z->tz, &z->memo, us));
 }
 
 static bool
@@ -309,11 +315,12 @@ int
 apd_tz_convert(sqlite3 *db, const struct apd_tzinfo *tz, const char *table, const char *also,
     const char *where, struct apd_error *err)
 {
+	struct zone_fn z = { tz, { 0, 0, 0, 0 } };
 	char sql[512];
 	int rc;
 
 	if (sqlite3_create_function(db, "apd_local_to_utc", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-	    (void *)tz, local_to_utc, NULL, NULL) != SQLITE_OK)
+	    &z, local_to_utc, NULL, NULL) != SQLITE_OK)
 		return apd_set_error(err, APD_FATAL, "deriving times: %s", sqlite3_errmsg(db));
 	snprintf(sql, sizeof(sql), "UPDATE %s SET ts_utc = apd_local_to_utc(ts_local)%s WHERE %s",
 	    table, also, where);

@@ -45,6 +45,9 @@ enum apd_level {
 struct apd_event {
 	int64_t ts_utc;           /* microseconds since 1970-01-01T00:00:00Z, or APD_TS_NONE */
 	struct apd_sv ts_local;   /* local wall clock "YYYY-MM-DD HH:MM:SS[.fffffff]", or absent */
+	int64_t ts_local_us;      /* ts_local as microseconds, read as if it were UTC (what
+	                             apd_parse_iso gives), when the parser has it at hand;
+	                             APD_TS_NONE: the store reads ts_local */
 	enum apd_tz tz;
 	int level;                /* enum apd_level */
 	struct apd_sv channel;    /* EVTX channel; absent for logs */
@@ -115,8 +118,8 @@ struct apd_sink {
 static inline void
 apd_event_init(struct apd_event *ev)
 {
-	static const struct apd_event zero = { .ts_utc = APD_TS_NONE, .event_id = -1,
-		.record_id = -1, .pid = -1 };
+	static const struct apd_event zero = { .ts_utc = APD_TS_NONE,
+		.ts_local_us = APD_TS_NONE, .event_id = -1, .record_id = -1, .pid = -1 };
 	*ev = zero;
 }
 

@@ -111,6 +111,7 @@ struct apd_store {
 	bool tz_seen;           /* the current source wrote such a key's values */
 	bool tz_active;         /* the zone is known: convert device-local times at insert */
 	struct apd_tzinfo tz;   /* that zone */
+	struct apd_tz_memo tz_memo;   /* its last year's transitions (zeroed with a new zone) */
 	struct apd_tz_done tzd; /* what was converted, for apd_derive_all */
 	struct {                /* the quick walk for the zone (apd_store_zone_catalog) */
 		struct apd_sink sink;
@@ -335,9 +336,9 @@ s_event(void *ud, const struct apd_event *ev)
 	} else if (ev->tz == APD_TZ_LOCAL && ev->ts_local.p) {
 		/* what apd_derive_all's UPDATE would do, now that the zone is known */
 		if (st->tz_active) {
-			int64_t us;
-			if (apd_parse_iso(ev->ts_local, &us)) {
-				utc = apd_tz_local_to_utc(&st->tz, us);
+			int64_t us = ev->ts_local_us;
+			if (us != APD_TS_NONE || apd_parse_iso(ev->ts_local, &us)) {
+				utc = apd_tz_local_to_utc_memo(&st->tz, &st->tz_memo, us);
 				sqlite3_bind_int64(s, b + 3, utc);
 			}
 			tz = "registry";
@@ -646,6 +647,7 @@ zone_found(struct apd_store *st)
 	if (!st->tzd.used)
 		st->tzd.tz = tz;
 	st->tz = tz;
+	memset(&st->tz_memo, 0, sizeof(st->tz_memo));
 	st->tz_active = true;
 }
 
@@ -859,6 +861,7 @@ apd_store_zone_hint(struct apd_store *st)
 	if (!use)
 		return false;
 	st->tz = st->zone.tz;
+	memset(&st->tz_memo, 0, sizeof(st->tz_memo));
 	st->tzd.tz = st->zone.tz;
 	st->tz_active = true;
 	return true;

@@ -202,32 +202,44 @@ rule_time(const struct apd_systime *r, int year)
 }
 
 int64_t
-apd_tz_local_to_utc(const struct apd_tzinfo *tz, int64_t local_us)
+apd_tz_local_to_utc_memo(const struct apd_tzinfo *tz, struct apd_tz_memo *m, int64_t local_us)
 {
-	int64_t dst_start, std_start, bias;
-	int y;
-	unsigned m, d;
+	int64_t bias = tz->bias + tz->standard_bias;
 	bool in_dst;
-	int64_t days = local_us / (86400 * APD_US_PER_SEC);
 
-	if (local_us < 0 && local_us % (86400 * APD_US_PER_SEC))
-		days--;
-	bias = tz->bias + tz->standard_bias;
 	if (tz->standard_start.month != 0 && tz->daylight_start.month != 0 &&
 	    !tz->dynamic_dst_disabled) {
-		apd_civil_from_days(days, &y, &m, &d);
-		dst_start = rule_time(&tz->daylight_start, y);
-		std_start = rule_time(&tz->standard_start, y);
-		if (dst_start != INT64_MIN && std_start != INT64_MIN) {
-			if (dst_start < std_start)   /* northern hemisphere */
-				in_dst = local_us >= dst_start && local_us < std_start;
-			else                         /* southern: DST spans the new year */
-				in_dst = local_us >= dst_start || local_us < std_start;
+		if (!(local_us >= m->lo && local_us < m->hi)) {
+			int64_t days = local_us / (86400 * APD_US_PER_SEC);
+			int y;
+			unsigned mo, d;
+
+			if (local_us < 0 && local_us % (86400 * APD_US_PER_SEC))
+				days--;
+			apd_civil_from_days(days, &y, &mo, &d);
+			m->lo = apd_days_from_civil(y, 1, 1) * 86400 * APD_US_PER_SEC;
+			m->hi = apd_days_from_civil(y + 1, 1, 1) * 86400 * APD_US_PER_SEC;
+			m->dst_start = rule_time(&tz->daylight_start, y);
+			m->std_start = rule_time(&tz->standard_start, y);
+		}
+		if (m->dst_start != INT64_MIN && m->std_start != INT64_MIN) {
+			if (m->dst_start < m->std_start)   /* northern hemisphere */
+				in_dst = local_us >= m->dst_start && local_us < m->std_start;
+			else                               /* southern: DST spans the new year */
+				in_dst = local_us >= m->dst_start || local_us < m->std_start;
 			if (in_dst)
 				bias = tz->bias + tz->daylight_bias;
 		}
 	}
 	return local_us + bias * 60 * APD_US_PER_SEC;
+}
+
+int64_t
+apd_tz_local_to_utc(const struct apd_tzinfo *tz, int64_t local_us)
+{
+	struct apd_tz_memo m = { 0, 0, 0, 0 };
+
+	return apd_tz_local_to_utc_memo(tz, &m, local_us);
 }
 
 static double

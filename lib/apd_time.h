@@ -71,6 +71,18 @@ bool apd_systime_decode(const unsigned char *p, size_t n, struct apd_systime *ou
 /* Convert a local wall-clock time to UTC under the zone's rules. */
 int64_t apd_tz_local_to_utc(const struct apd_tzinfo *tz, int64_t local_us);
 
+/*
+ * The same, keeping the rules' transitions of the last year met in *memo,
+ * so that a run of times in one year computes them once.  A memo serves
+ * one zone: zero it before the first call and whenever the zone changes.
+ */
+struct apd_tz_memo {
+	int64_t lo, hi;                 /* local µs: the year's start, the next year's */
+	int64_t dst_start, std_start;   /* that year's transitions (rule_time) */
+};
+int64_t apd_tz_local_to_utc_memo(const struct apd_tzinfo *tz, struct apd_tz_memo *memo,
+    int64_t local_us);
+
 /* Clocks for timing phases: monotonic wall time, and the calling thread's
    CPU time, in milliseconds. */
 double apd_mono_ms(void);

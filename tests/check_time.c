@@ -141,6 +141,53 @@ START_TEST(test_tz_southern)
 }
 END_TEST
 
+/*
+ * The memo (apd_tz_local_to_utc_memo) keeps one year's transitions: a walk
+ * across four years in 47-minute steps, and jumps back and forth between
+ * 1969 and 2031, must convert every time as a fresh call does, in each of
+ * the three kinds of zone above.
+ */
+START_TEST(test_tz_memo_agrees)
+{
+	struct apd_tzinfo tz[3];
+	struct apd_tz_memo m;
+	uint64_t r = 0x9E3779B97F4A7C15ull;
+	int64_t t, t0 = at("2023-12-31 20:00:00"), t1 = at("2028-01-02 04:00:00");
+	int64_t lo = at("1969-01-01 00:00:00"), span = at("2031-12-31 23:59:59") - lo;
+	unsigned long n = 0;
+	size_t z, k;
+
+	memset(tz, 0, sizeof(tz));
+	tz[0].bias = 480;
+	tz[0].daylight_bias = -60;
+	tz[0].standard_start = rule(11, 0, 1, 2);
+	tz[0].daylight_start = rule(3, 0, 2, 2);
+	tz[1].bias = -60;
+	tz[1].daylight_bias = -60;
+	tz[1].standard_start = rule(10, 0, 5, 3);
+	tz[1].daylight_start = rule(3, 0, 5, 2);
+	tz[2].bias = -600;
+	tz[2].daylight_bias = -60;
+	tz[2].standard_start = rule(4, 0, 1, 3);
+	tz[2].daylight_start = rule(10, 0, 1, 2);
+	for (z = 0; z < 3; z++) {
+		memset(&m, 0, sizeof(m));
+		for (t = t0; t < t1; t += 47 * 60 * APD_US_PER_SEC, n++)
+			if (apd_tz_local_to_utc_memo(&tz[z], &m, t) != apd_tz_local_to_utc(&tz[z], t))
+				ck_abort_msg("zone %zu, walk: %s", z, utc(t));
+		for (k = 0; k < 20000; k++, n++) {
+			r ^= r << 13;
+			r ^= r >> 7;
+			r ^= r << 17;
+			t = lo + (int64_t)(r % (uint64_t)span);
+			if (apd_tz_local_to_utc_memo(&tz[z], &m, t) != apd_tz_local_to_utc(&tz[z], t))
+				ck_abort_msg("zone %zu, jump: %s", z, utc(t));
+		}
+	}
+	ck_assert_uint_gt(n, 3 * (44000 + 20000));
+}
+END_TEST
+
 START_TEST(test_tz_no_dst_and_systime_decode)
 {
 	static const unsigned char st[16] = { 0, 0, 11, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0 };
@@ -172,6 +219,7 @@ time_suite(void)
 	tcase_add_test(tc, test_tz_pacific);
 	tcase_add_test(tc, test_tz_europe_last_sunday);
 	tcase_add_test(tc, test_tz_southern);
+	tcase_add_test(tc, test_tz_memo_agrees);
 	tcase_add_test(tc, test_tz_no_dst_and_systime_decode);
 	suite_add_tcase(s, tc);
 	return s;

@@ -638,6 +638,7 @@ emit(struct cm *c, const unsigned char *b)
 
 	ev->ts_utc = APD_TS_NONE;
 	ev->ts_local = APD_SV_NULL;
+	ev->ts_local_us = APD_TS_NONE;
 	ev->tz = APD_TZ_NONE;
 	ev->level = APD_LVL_NONE;
 	ev->component = APD_SV_NULL;
@@ -662,11 +663,13 @@ emit(struct cm *c, const unsigned char *b)
 			for (i = t.fd; i < 6; i++)
 				usec *= 10;
 			ev->ts_local = apd_sv(loc, format_local(c, &t, loc));
-			if (t.has_bias && apd_civil_to_us(c->y, c->mo, c->d, t.h, t.mi, t.s, usec,
-			    &us) == 0) {
+			if (apd_civil_to_us(c->y, c->mo, c->d, t.h, t.mi, t.s, usec, &us) != 0) {
+				ev->tz = APD_TZ_LOCAL;   /* kept as written; no time reads it */
+			} else if (t.has_bias) {
 				ev->ts_utc = us + (int64_t)t.bias * 60 * APD_US_PER_SEC;
 				ev->tz = APD_TZ_BIAS;
 			} else {
+				ev->ts_local_us = us;    /* what apd_parse_iso reads from ts_local */
 				ev->tz = APD_TZ_LOCAL;
 			}
 		}
