@@ -242,12 +242,12 @@ bind_copy(struct batch *b, int i, const void *p, size_t n, bool blob)
 		sqlite3_bind_text(b->stmt, i, p, len, room ? SQLITE_STATIC : SQLITE_TRANSIENT);
 }
 
+/* An absent value is left unbound: a batch's parameters are all NULL until
+   bound (a new statement, and flush_batch clears them after each step). */
 static void
 bind_svt(struct batch *b, int i, struct apd_sv v)
 {
-	if (v.p == NULL)
-		sqlite3_bind_null(b->stmt, i);
-	else
+	if (v.p != NULL)
 		bind_copy(b, i, v.p, v.n, false);
 }
 
