@@ -317,20 +317,18 @@ put_utf8(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc 
 }
 
 #if defined(__SSE2__)
-/* A bit per byte of the sixteen at p (bit k: byte k) that is not ASCII, is
-   NUL, or needs escaping for esc. */
-static inline unsigned
-ansi_block(const unsigned char *p, enum apd_evtx_esc esc, __m128i *v)
+/* The bytes of v that put_ansi writes itself: not ASCII, NUL, or escaped for
+   esc (the mode). */
+static unsigned
+ansi_flag(__m128i v, int esc)
 {
-	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p), e;
+	__m128i e = _mm_cmpeq_epi8(v, _mm_setzero_si128());
 
-	*v = x;
-	e = _mm_cmpeq_epi8(x, _mm_setzero_si128());
 	if (esc == APD_EVTX_ESC_XML)
-		e = _mm_or_si128(e, apd_simd_xml_esc(x));
+		e = _mm_or_si128(e, apd_simd_xml_esc(v));
 	else if (esc == APD_EVTX_ESC_JSON)
-		e = _mm_or_si128(e, apd_simd_json_esc(x));
-	return (unsigned)(_mm_movemask_epi8(x) | _mm_movemask_epi8(e));
+		e = _mm_or_si128(e, apd_simd_json_esc(v));
+	return (unsigned)(_mm_movemask_epi8(v) | _mm_movemask_epi8(e));
 }
 #endif
 
@@ -353,39 +351,9 @@ put_ansi(struct apd_buf *b, const unsigned char *p, size_t n, enum apd_evtx_esc 
 	o = b->p + b->n;
 	for (i = 0; i < n && p[i]; i++) {
 #if defined(__SSE2__)
-		/* sixteen bytes at a time: copy them, keep those before the first
-		   that is not ASCII, is NUL or needs escaping; the last fewer than
-		   sixteen as in json_put (apd_parse_evtx.c) */
-		size_t run = i;
-		__m128i v;
-		unsigned bad;
-		while (n - i >= 16) {
-			bad = ansi_block(p + i, esc, &v);
-			_mm_storeu_si128((__m128i *)(void *)o, v);
-			if (bad) {
-				unsigned k = (unsigned)__builtin_ctz(bad);
-				o += k;
-				i += k;
-				goto one;
-			}
-			o += 16;
-			i += 16;
-		}
-		if (i < n && n >= 16 && n - 16 >= run) {
-			size_t t = n - i;
-			bad = ansi_block(p + n - 16, esc, &v) >> (16 - t);
-			_mm_storeu_si128((__m128i *)(void *)(o - (16 - t)), v);
-			if (bad == 0) {
-				o += t;
-				break;
-			}
-			o += __builtin_ctz(bad);
-			i += (size_t)__builtin_ctz(bad);
-		}
-		if (i >= n)
-			break;
-one:
-		if (p[i] == 0)
+		/* ASCII that needs no escaping is copied sixteen bytes at a time */
+		i = apd_simd_copy_clean(&o, p, i, n, ansi_flag, (int)esc);
+		if (i >= n || p[i] == 0)
 			break;
 #endif
 		if (p[i] < 0x80)

@@ -94,12 +94,12 @@ hash_key(const char *s, size_t n)
 }
 
 #if defined(__SSE2__)
-/* A bit per byte of the sixteen at p (bit k: byte k) that JSON must escape. */
-static inline unsigned
-json_block(const unsigned char *p, __m128i *v)
+/* The bytes of v that JSON escapes (json_put writes them itself). */
+static unsigned
+json_flag(__m128i v, int mode)
 {
-	*v = _mm_loadu_si128((const __m128i *)(const void *)p);
-	return (unsigned)_mm_movemask_epi8(apd_simd_json_esc(*v));
+	(void)mode;
+	return (unsigned)_mm_movemask_epi8(apd_simd_json_esc(v));
 }
 #endif
 
@@ -117,39 +117,10 @@ json_put(char *o, const char *s, size_t n)
 	while (i < n) {
 		unsigned char c;
 #if defined(__SSE2__)
-		/* copy sixteen bytes, keep those before the first that needs escaping */
-		size_t run = i;   /* bytes from here on are copied as they are */
-		__m128i v;
-		unsigned m;
-		while (n - i >= 16) {
-			m = json_block(p + i, &v);
-			_mm_storeu_si128((__m128i *)(void *)o, v);
-			if (m) {
-				unsigned k = (unsigned)__builtin_ctz(m);
-				o += k;
-				i += k;
-				goto one;
-			}
-			o += 16;
-			i += 16;
-		}
-		/* fewer than sixteen left: when the sixteen bytes that end s all
-		   lie in this run, read them again (the first 16 - t were copied
-		   as they are), else go one byte at a time */
-		if (i < n && n >= 16 && n - 16 >= run) {
-			size_t t = n - i;
-			m = json_block(p + n - 16, &v) >> (16 - t);
-			_mm_storeu_si128((__m128i *)(void *)(o - (16 - t)), v);
-			if (m == 0) {
-				o += t;
-				break;
-			}
-			o += __builtin_ctz(m);
-			i += (size_t)__builtin_ctz(m);
-		}
+		/* what needs no escaping is copied sixteen bytes at a time */
+		i = apd_simd_copy_clean(&o, p, i, n, json_flag, 0);
 		if (i >= n)
 			break;
-one:
 #endif
 		c = p[i++];
 		if (c >= 0x20 && c != '"' && c != '\\') {
