@@ -627,6 +627,15 @@ c_sink(void *ud, int64_t id)
 	return &st->sink;
 }
 
+/* Convert device-local times under tz from now on (a fresh memo: it serves one zone). */
+static void
+use_zone(struct apd_store *st, const struct apd_tzinfo *tz)
+{
+	st->tz = *tz;
+	memset(&st->tz_memo, 0, sizeof(st->tz_memo));
+	st->tz_active = true;
+}
+
 /*
  * A source wrote TimeZoneInformation values: read the zone the way
  * apd_derive_all will, and convert the device-local times of the events
@@ -646,9 +655,7 @@ zone_found(struct apd_store *st)
 		st->tzd.mixed = true;
 	if (!st->tzd.used)
 		st->tzd.tz = tz;
-	st->tz = tz;
-	memset(&st->tz_memo, 0, sizeof(st->tz_memo));
-	st->tz_active = true;
+	use_zone(st, &tz);
 }
 
 static int
@@ -860,10 +867,8 @@ apd_store_zone_hint(struct apd_store *st)
 	    "none");
 	if (!use)
 		return false;
-	st->tz = st->zone.tz;
-	memset(&st->tz_memo, 0, sizeof(st->tz_memo));
 	st->tzd.tz = st->zone.tz;
-	st->tz_active = true;
+	use_zone(st, &st->zone.tz);
 	return true;
 }
 
