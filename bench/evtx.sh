@@ -148,5 +148,13 @@ BEGIN {
 	printf "parse-only against evtxexport: corpus %.1fx (cpu) %.1fx (wall); synthetic %.1fx (cpu) %.1fx (wall)\n",
 	    (A[2] + A[3]) / (B[2] + B[3]), A[1] / B[1], (C[2] + C[3]) / (D[2] + D[3]), C[1] / D[1]
 }'
+# the parser without the stream (read + SHA-256), wall against wall
+awk -v a="$(tail -n 1 "$tmp/t1")" -v c="$(tail -n 1 "$tmp/t3")" '
+/^parser alone/ { w[++k] = $(NF - 3) }
+END {
+	split(a, A, " "); split(c, C, " ")
+	if (k == 2 && w[1] > 0 && w[2] > 0)
+		printf "parser alone against evtxexport (wall): corpus %.1fx; synthetic %.1fx\n", A[1] / w[1], C[1] / w[2]
+}' "$tmp/o2s" "$tmp/o4s"
 echo "peak RSS of parse-only: corpus $(tail -n 1 "$tmp/t2" | awk '{ printf "%.1f", $4 / 1024 }') MiB," \
     "synthetic $(tail -n 1 "$tmp/t4" | awk '{ printf "%.1f", $4 / 1024 }') MiB (the file is $(awk -v b="$synth_bytes" 'BEGIN { printf "%.0f", b / 1048576 }') MiB)"
