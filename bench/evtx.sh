@@ -138,7 +138,10 @@ bare synthetic "apdiag parser alone" "$tmp/o4s"
 n5=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM event").fetchone()[0])' "$tmp/s.db")
 row synthetic "apdiag analyze (SQLite)" "$n5" "$synth_bytes" "$tmp/t5"
 # the floor under indexing: SQLite alone storing the same rows (no parsing)
-python3 "$here/sqlite_floor.py" "$tmp/s.db" | sed 's/^/synthetic  /'
+python3 "$here/sqlite_floor.py" "$tmp/s.db" > "$tmp/floor"
+sed 's/^/synthetic  /' "$tmp/floor"
+awk -v a="$(tail -n 1 "$tmp/t5")" '$2 == "both" { f = $(NF - 3) }
+END { split(a, A, " "); if (f > 0) printf "analyze against the floor: %.2fx its time\n", A[1] / f }' "$tmp/floor"
 
 # the ratios the goals are about
 awk -v a="$(tail -n 1 "$tmp/t1")" -v b="$(tail -n 1 "$tmp/t2")" -v c="$(tail -n 1 "$tmp/t3")" \
