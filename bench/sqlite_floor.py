@@ -34,9 +34,12 @@ PRAGMAS = ("PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=
 
 
 def schema(src, names):
-    con = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
-    rows = dict(con.execute("SELECT name, sql FROM sqlite_schema WHERE name IN (%s)" %
-                            ",".join("?" * len(names)), names).fetchall())
+    try:
+        con = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+        rows = dict(con.execute("SELECT name, sql FROM sqlite_schema WHERE name IN (%s)" %
+                                ",".join("?" * len(names)), names).fetchall())
+    except sqlite3.Error as e:
+        sys.exit(f"sqlite_floor.py: {src}: {e}")
     settings = []
     try:
         settings = con.execute("SELECT k, v FROM event_fts_config WHERE k = 'automerge'").fetchall()
@@ -50,6 +53,14 @@ def schema(src, names):
 
 
 def load(job, src, out, barrier, result):
+    try:
+        store(job, src, out, barrier, result)
+    except BaseException:
+        barrier.abort()   # the parent stops waiting at once
+        raise
+
+
+def store(job, src, out, barrier, result):
     con = sqlite3.connect(out, isolation_level=None)
     con.executescript(PRAGMAS)
     con.execute("ATTACH ? AS s", (src,))
