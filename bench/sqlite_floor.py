@@ -52,26 +52,24 @@ def schema(src, names):
     return [rows[n] for n in names], settings
 
 
-def load(job, src, out, barrier, result):
+def load(job, ddl, settings, src, out, barrier, result):
     try:
-        store(job, src, out, barrier, result)
+        store(job, ddl, settings, src, out, barrier, result)
     except BaseException:
         barrier.abort()   # the parent stops waiting at once
         raise
 
 
-def store(job, src, out, barrier, result):
+def store(job, ddl, settings, src, out, barrier, result):
     con = sqlite3.connect(out, isolation_level=None)
     con.executescript(PRAGMAS)
     con.execute("ATTACH ? AS s", (src,))
     if job == "event":
-        ddl, _ = schema(src, ["event", "event_source", "event_ts", "event_eid"])
         for d in ddl:
             con.execute(d)
         con.execute("CREATE TEMP TABLE rows AS SELECT * FROM s.event ORDER BY id")
         insert = "INSERT INTO main.event SELECT * FROM temp.rows"
     else:
-        ddl, settings = schema(src, ["event_fts"])
         con.execute("CREATE TABLE event(id INTEGER PRIMARY KEY, message TEXT)")
         con.execute(ddl[0])
         for k, v in settings:
@@ -93,12 +91,14 @@ def main():
     if len(sys.argv) != 2:
         sys.exit("usage: sqlite_floor.py INDEX.db")
     src = sys.argv[1]
-    schema(src, ["event", "event_fts"])
+    # read once here: a loader gets its definitions and never fails on them
+    table, settings = schema(src, ["event", "event_source", "event_ts", "event_eid", "event_fts"])
+    jobs = {"event": (table[:4], []), "fts": (table[4:], settings)}
     with tempfile.TemporaryDirectory(prefix="apd-floor.") as tmp:
         barrier = mp.Barrier(3)
         result = mp.Queue()
-        procs = [mp.Process(target=load, args=(j, src, os.path.join(tmp, j + ".db"), barrier,
-                                               result)) for j in ("event", "fts")]
+        procs = [mp.Process(target=load, args=(j, ddl, conf, src, os.path.join(tmp, j + ".db"),
+                                               barrier, result)) for j, (ddl, conf) in jobs.items()]
         for p in procs:
             p.start()
         try:
